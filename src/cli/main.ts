@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { HomeportError } from '../errors.js';
+import { registerServerCommand } from './server.js';
+
+/**
+ * The `homeport` command: a thin dispatcher, one file per subcommand.
+ *
+ * @example
+ *   await main(['node', 'homeport', 'server', '--host', '127.0.0.2']);
+ */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('homeport')
+    .description('Homeport: self-hosted device management for routers and gateways.')
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .exitOverride();
+  registerServerCommand(program);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+/** Prints what went wrong and what to do, never a stack trace; returns the exit status. */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    return err.exitCode;
+  }
+  if (err instanceof HomeportError) {
+    console.error(`homeport: ${err.message}`);
+    return 1;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`homeport: ${message}`);
+  return 1;
+}

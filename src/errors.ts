@@ -1,0 +1,60 @@
+/**
+ * The error catalog. Every failure Homeport reports has a stable code, the HTTP status it
+ * maps to where it reaches the API, and a message that says what could not be done and why.
+ * Codes are never reused; docs/errors.md lists them.
+ *
+ * @example
+ *   throw new HomeportError('COMPANY_NOT_FOUND', `Cannot read company ${id}: it does not exist.`);
+ */
+export const ERROR_CODES = {
+  // Requests
+  VALIDATION: 400,
+  MALFORMED_BODY: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  ROUTE_NOT_FOUND: 404,
+  INTERNAL: 500,
+  // Authentication and permissions
+  UNAUTHENTICATED: 401,
+  INVALID_GRANT: 400,
+  UNSUPPORTED_GRANT_TYPE: 400,
+  TOO_MANY_ATTEMPTS: 429,
+  FORBIDDEN: 403,
+  PERMISSION_NOT_HELD: 403,
+  UNKNOWN_PERMISSION: 400,
+  // Companies and users
+  COMPANY_NOT_FOUND: 404,
+  COMPANY_EXISTS: 409,
+  USER_NOT_FOUND: 404,
+  USER_EXISTS: 409,
+  // PKI
+  PEM_INVALID: 400,
+  CSR_INVALID: 400,
+  CSR_KEY_REJECTED: 400,
+  CSR_SUBJECT_MISMATCH: 400,
+  PKI_INCOMPLETE: 500,
+  PKCS7_INVALID: 400,
+  // Deployment
+  DATA_DIR_LOCKED: 409,
+  CONFIG_INVALID: 400,
+  // Content Server
+  CONTENT_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class HomeportError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HomeportError';
+    this.code = code;
+    this.status = ERROR_CODES[code];
+  }
+}
+
+export function isHomeportError(err: unknown, code?: ErrorCode): err is HomeportError {
+  return err instanceof HomeportError && (code === undefined || err.code === code);
+}

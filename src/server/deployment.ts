@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApiApp } from '../api/app.js';
+import { LoginThrottle } from '../api/auth/throttle.js';
+import { TokenService } from '../api/auth/tokens.js';
+import type { DeploymentInfo, ServiceName } from '../api/context.js';
+import { startBootstrapServer } from '../bootstrap/server.js';
+import { startContentServer } from '../content/server.js';
+import type { Logger } from '../log.js';
+import { startManagementServer } from '../management/server.js';
+import { loadOrCreateDeploymentPki, type DeploymentPki } from '../pki/index.js';
+import { openStore, type Repository } from '../store/index.js';
+import { ensureAdmin } from './admin.js';
+import { lockDataDir } from './lock.js';
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  api: 8443,
+  bootstrap: 8884,
+  management: 8883,
+  content: 8885,
+};
+
+export interface DeploymentOptions {
+  /** Data directory: store, PKI, keys and content. Created if missing. */
+  dataDir: string;
+  /** Bind address, and the name or address put in certificates and given to devices. */
+  host: string;
+  /** Port per service; 0 picks a free one. */
+  ports: Record<ServiceName, number>;
+  /** Display name; kept from the previous start when omitted. */
+  name?: string;
+  /** `postgres://…`; omitted means SQLite in the data directory. */
+  databaseUrl?: string;
+  /** The SysAdmin's password on the first start (HOMEPORT_ADMIN_PASSWORD). */
+  adminPassword?: string;
+  logger: Logger;
+}
+
+export interface Deployment {
+  readonly info: DeploymentInfo;
+  readonly repo: Repository;
+  readonly pki: DeploymentPki;
+  /** Set on the first start when no admin password was given: show it once. */
+  readonly generatedAdminPassword?: string;
+  close(): Promise<void>;
+}
+
+function serviceUrl(scheme: string, host: string, port: number): string {
+  return `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Starts one deployment: the API gateway, Bootstrap, Management and Content Servers over one
+ * store and one PKI, in this process. Everything started is closed again if a later step fails.
+ *
+ * @example
+ *   const d = await startDeployment({ dataDir, host: '127.0.0.1', ports: DEFAULT_PORTS, logger });
+ *   console.log(d.info.services.api.url);
+ *   await d.close();
+ */
+export async function startDeployment(options: DeploymentOptions): Promise<Deployment> {
+  const log = options.logger;
+  const dataDir = resolve(options.dataDir);
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      await close().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
+    }
+    closers.length = 0;
+  };
+
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const lock = await lockDataDir(dataDir, log);
+    closers.push(() => lock.release());
+
+    const repo = await openStore(options.databaseUrl, { dataDir, logger: log });
+    closers.push(() => repo.close());
+    const { id, name } = await identity(repo, options);
+
+    const pki = await loadOrCreateDeploymentPki(join(dataDir, 'pki'), {
+      name,
+      hosts: [options.host],
+      logger: log,
+    });
+    const admin = await ensureAdmin(repo, options.adminPassword, log);
+    const tokens = await TokenService.open(dataDir, id);
+
+    const host = options.host;
+    const ms = await startManagementServer({
+      host,
+      port: options.ports.management,
+      key: pki.services.management.keyPem,
+      cert: pki.services.management.chainPem,
+      trustedCas: pki.deviceChainPem,
+      logger: log.child({ service: 'management' }),
+    });
+    closers.push(() => ms.close());
+
+    const bs = await startBootstrapServer({
+      host,
+      port: options.ports.bootstrap,
+      key: pki.services.bootstrap.keyPem,
+      cert: pki.services.bootstrap.chainPem,
+      deviceCaChain: [pki.deviceIssuing.cert, pki.deviceRoot.cert],
+      logger: log.child({ service: 'bootstrap' }),
+    });
+    closers.push(() => bs.close());
+
+    const cs = await startContentServer({
+      host,
+      port: options.ports.content,
+      key: pki.services.content.keyPem,
+      cert: pki.services.content.chainPem,
+      root: join(dataDir, 'content'),
+      logger: log.child({ service: 'content' }),
+    });
+    closers.push(() => cs.close());
+
+    const info: DeploymentInfo = {
+      name,
+      serverRootFingerprint: pki.serverRootFingerprint,
+      services: {
+        api: endpoint('https', host, options.ports.api),
+        bootstrap: endpoint('https', host, portOf(bs)),
+        management: endpoint('mqtts', host, ms.port),
+        content: endpoint('https', host, cs.port),
+      },
+    };
+    const api = await buildApiApp(
+      { repo, tokens, throttle: new LoginThrottle(), info: () => info },
+      {
+        logger: log.child({ service: 'api' }),
+        tls: { key: pki.services.api.keyPem, cert: pki.services.api.chainPem },
+      },
+    );
+    await api.listen({ host, port: options.ports.api });
+    closers.push(() => api.close());
+    info.services.api = endpoint('https', host, portOf(api));
+
+    for (const [service, { url }] of Object.entries(info.services)) {
+      log.info({ service, url }, `${service} listening on ${url}`);
+    }
+    return {
+      info,
+      repo,
+      pki,
+      ...(admin.generatedPassword !== undefined && {
+        generatedAdminPassword: admin.generatedPassword,
+      }),
+      close: async () => {
+        await closeAll();
+        log.info({ name }, 'deployment stopped');
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function endpoint(scheme: string, host: string, port: number) {
+  return { host, port, url: serviceUrl(scheme, host, port) };
+}
+
+function portOf(app: FastifyInstance): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+async function identity(repo: Repository, options: DeploymentOptions) {
+  let id = await repo.getMeta('deployment_id');
+  if (!id) {
+    id = randomUUID();
+    await repo.setMeta('deployment_id', id);
+  }
+  const stored = await repo.getMeta('name');
+  const name = options.name ?? stored ?? `Homeport ${options.host}`;
+  if (name !== stored) await repo.setMeta('name', name);
+  return { id, name };
+}

@@ -1,0 +1,150 @@
+import { appendAudit, listAudit } from './audit.js';
+import {
+  companyAncestors,
+  companyDescendants,
+  createCompany,
+  getCompany,
+  listCompanies,
+} from './companies.js';
+import { getMemberships, setMemberships } from './memberships.js';
+import type { Repository } from './repository.js';
+import type { Db } from './schema.js';
+import {
+  countUsers,
+  createUser,
+  getCredentials,
+  getUser,
+  getUserByEmail,
+  listUsers,
+  setPasswordHash,
+} from './users.js';
+import type {
+  AuditEntry,
+  AuditQuery,
+  Company,
+  CompanyQuery,
+  Credentials,
+  Membership,
+  MembershipGrant,
+  NewAuditEntry,
+  NewCompany,
+  NewUser,
+  Page,
+  User,
+  UserQuery,
+} from './types.js';
+
+/**
+ * The `Repository` over Kysely, for SQLite and PostgreSQL alike. Built on a `Kysely`
+ * instance it opens a transaction per multi-statement write; built on a `Transaction` it
+ * runs everything, nested `transaction` calls included, inside that one.
+ *
+ * @example
+ *   const repo = new KyselyRepository(db);
+ *   await repo.transaction(async (tx) => tx.createCompany({ name: 'Acme' }));
+ */
+export class KyselyRepository implements Repository {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.#atomically((trx) => fn(trx === this.#db ? this : new KyselyRepository(trx)));
+  }
+
+  /** Runs `fn` in the current transaction, or in a new one. */
+  #atomically<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    if (this.#db.isTransaction) return fn(this.#db);
+    return this.#db.transaction().execute(fn);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = await this.#db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.#db
+      .insertInto('meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
+  createCompany(input: NewCompany): Promise<Company> {
+    return this.#atomically((db) => createCompany(db, input));
+  }
+
+  getCompany(id: number): Promise<Company | undefined> {
+    return getCompany(this.#db, id);
+  }
+
+  listCompanies(query: CompanyQuery): Promise<Page<Company>> {
+    return listCompanies(this.#db, query);
+  }
+
+  companyAncestors(id: number): Promise<number[]> {
+    return companyAncestors(this.#db, id);
+  }
+
+  companyDescendants(id: number): Promise<number[]> {
+    return companyDescendants(this.#db, id);
+  }
+
+  createUser(input: NewUser): Promise<User> {
+    return this.#atomically((db) => createUser(db, input));
+  }
+
+  getUser(id: number): Promise<User | undefined> {
+    return getUser(this.#db, id);
+  }
+
+  getUserByEmail(email: string): Promise<User | undefined> {
+    return getUserByEmail(this.#db, email);
+  }
+
+  getCredentials(email: string): Promise<Credentials | undefined> {
+    return getCredentials(this.#db, email);
+  }
+
+  setPasswordHash(userId: number, passwordHash: string): Promise<void> {
+    return setPasswordHash(this.#db, userId, passwordHash);
+  }
+
+  countUsers(): Promise<number> {
+    return countUsers(this.#db);
+  }
+
+  listUsers(query: UserQuery): Promise<Page<User>> {
+    return listUsers(this.#db, query);
+  }
+
+  getMemberships(userId: number): Promise<Membership[]> {
+    return getMemberships(this.#db, userId);
+  }
+
+  setMemberships(userId: number, grants: readonly MembershipGrant[]): Promise<Membership[]> {
+    return this.#atomically((db) => setMemberships(db, userId, grants));
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    return appendAudit(this.#db, entry);
+  }
+
+  listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return listAudit(this.#db, query);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isTransaction) {
+      throw new Error('Cannot close the store from inside a transaction: close the outer one.');
+    }
+    await this.#db.destroy();
+  }
+}

@@ -1,0 +1,146 @@
+import {
+  Migrator,
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type Transaction,
+} from 'kysely';
+
+import { HomeportError } from '../errors.js';
+import type { Db, SqlDialect } from './schema.js';
+
+/**
+ * The schema, one migration per change, in order. Names are `NNNN_what`; a migration is
+ * never edited once released: add the next one instead. Both dialects run the same
+ * migrations; only the id column types differ (`idColumn`, `refType`).
+ */
+function migrations(dialect: SqlDialect): Record<string, Migration> {
+  return {
+    '0001_companies_users_audit': {
+      up: (db) => atomically(db, (trx) => createInitialTables(trx, dialect)),
+    },
+  };
+}
+
+async function createInitialTables(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  await db.schema
+    .createTable('meta')
+    .addColumn('key', 'text', (col) => col.primaryKey())
+    .addColumn('value', 'text', (col) => col.notNull())
+    .execute();
+
+  // Parents are set only at creation and must exist then, so chains cannot loop. A later
+  // migration that allows re-parenting must reject cycles.
+  await idColumn(db.schema.createTable('companies'), dialect)
+    .addColumn('name', 'text', (col) => col.notNull().unique())
+    .addColumn('contact_name', 'text')
+    .addColumn('parent_id', refType(dialect), (col) => col.references('companies.id'))
+    .addColumn('created_at', 'text', (col) => col.notNull())
+    .execute();
+  await db.schema
+    .createIndex('companies_parent_id_idx')
+    .on('companies')
+    .column('parent_id')
+    .execute();
+
+  // Stored lowercased, so the unique constraint is case-insensitive.
+  await idColumn(db.schema.createTable('users'), dialect)
+    .addColumn('email', 'text', (col) => col.notNull().unique())
+    .addColumn('first_name', 'text', (col) => col.notNull())
+    .addColumn('last_name', 'text', (col) => col.notNull())
+    .addColumn('password_hash', 'text', (col) => col.notNull())
+    .addColumn('is_sysadmin', 'integer', (col) => col.notNull().defaultTo(0))
+    .addColumn('created_at', 'text', (col) => col.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('user_companies')
+    .addColumn('user_id', refType(dialect), (col) =>
+      col.notNull().references('users.id').onDelete('cascade'),
+    )
+    .addColumn('company_id', refType(dialect), (col) =>
+      col.notNull().references('companies.id').onDelete('cascade'),
+    )
+    .addColumn('permissions', 'text', (col) => col.notNull())
+    .addPrimaryKeyConstraint('user_companies_pk', ['user_id', 'company_id'])
+    .execute();
+  await db.schema
+    .createIndex('user_companies_company_id_idx')
+    .on('user_companies')
+    .column('company_id')
+    .execute();
+
+  await idColumn(db.schema.createTable('audit_log'), dialect)
+    .addColumn('at', 'text', (col) => col.notNull())
+    .addColumn('actor', 'text', (col) => col.notNull())
+    .addColumn('action', 'text', (col) => col.notNull())
+    .addColumn('subject', 'text', (col) => col.notNull())
+    .addColumn('detail', 'text')
+    .execute();
+  await db.schema
+    .createIndex('audit_log_subject_idx')
+    .on('audit_log')
+    .columns(['subject', 'id'])
+    .execute();
+}
+
+/** Adds the `id` primary key: autoincrement integer on SQLite, bigserial on PostgreSQL. */
+function idColumn<T extends string, C extends string>(
+  table: CreateTableBuilder<T, C>,
+  dialect: SqlDialect,
+): CreateTableBuilder<T, C | 'id'> {
+  if (dialect === 'sqlite') {
+    return table.addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement());
+  }
+  return table.addColumn('id', 'bigserial', (col) => col.primaryKey());
+}
+
+/** The type of a column that references an `id`. */
+function refType(dialect: SqlDialect): 'integer' | 'bigint' {
+  return dialect === 'sqlite' ? 'integer' : 'bigint';
+}
+
+/**
+ * Runs a migration body in one transaction. Kysely's migrator already opens one on
+ * PostgreSQL; on SQLite it does not, although SQLite's DDL is transactional too.
+ */
+async function atomically(
+  db: Kysely<unknown>,
+  body: (trx: Kysely<unknown>) => Promise<void>,
+): Promise<void> {
+  if (db.isTransaction) return body(db);
+  await db.transaction().execute((trx: Transaction<unknown>) => body(trx));
+}
+
+function provider(dialect: SqlDialect): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}
+
+/**
+ * Brings the schema up to date and returns the names of the migrations it applied (none
+ * when the store was already current). On PostgreSQL `schema` names the schema that holds
+ * Kysely's bookkeeping tables, which must be the one the store's tables live in.
+ *
+ * @example
+ *   const applied = await migrateToLatest(db, 'sqlite'); // ['0001_companies_users_audit']
+ */
+export async function migrateToLatest(
+  db: Db,
+  dialect: SqlDialect,
+  schema?: string,
+): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: provider(dialect),
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new HomeportError('INTERNAL', `Cannot migrate the store: migration ${failed} failed.`, {
+      cause: error,
+    });
+  }
+  return results.map((r) => r.migrationName);
+}

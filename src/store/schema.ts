@@ -1,0 +1,63 @@
+import type { ColumnType, Generated, Kysely } from 'kysely';
+
+/**
+ * The tables as the drivers return them. Integers that PostgreSQL keeps as bigint (ids,
+ * counts) arrive there as strings, so every integer column is read as `DbInt` and converted
+ * with `toInt`. Booleans are integers 0/1, timestamps ISO-8601 text, JSON is text.
+ */
+export type DbInt = number | string | bigint;
+
+type Id = Generated<DbInt>;
+type Ref = ColumnType<DbInt, number, number>;
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface CompanyTable {
+  id: Id;
+  name: string;
+  contact_name: string | null;
+  parent_id: ColumnType<DbInt | null, number | null, number | null>;
+  created_at: string;
+}
+
+export interface UserTable {
+  id: Id;
+  email: string;
+  first_name: string;
+  last_name: string;
+  password_hash: string;
+  is_sysadmin: ColumnType<DbInt, number, number>;
+  created_at: string;
+}
+
+export interface UserCompanyTable {
+  user_id: Ref;
+  company_id: Ref;
+  permissions: string;
+}
+
+export interface AuditLogTable {
+  id: Id;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: string | null;
+}
+
+export interface Database {
+  meta: MetaTable;
+  companies: CompanyTable;
+  users: UserTable;
+  user_companies: UserCompanyTable;
+  audit_log: AuditLogTable;
+}
+
+/** A connection or an open transaction: `Transaction<Database>` is a `Kysely<Database>`. */
+export type Db = Kysely<Database>;
+
+/** The SQL dialects the store speaks. */
+export type SqlDialect = 'sqlite' | 'postgres';
