@@ -7,8 +7,12 @@ import { registerAuthentication } from './auth/authenticate.js';
 import { registerTokenRoute } from './auth/token-route.js';
 import type { ApiContext } from './context.js';
 import { errorHandler } from './envelope.js';
+import { registerCommandRoutes } from './routes/commands.js';
 import { registerCompanyRoutes } from './routes/companies.js';
+import { registerDeviceRoutes } from './routes/devices.js';
+import { registerIdentityRoutes } from './routes/identity.js';
 import { registerInfoRoute } from './routes/info.js';
+import { registerTrustStoreRoutes } from './routes/trust-stores.js';
 import { registerUserRoutes } from './routes/users.js';
 import { validatorCompiler } from './validation.js';
 
@@ -59,6 +63,10 @@ export async function buildApiApp(
   registerInfoRoute(app, ctx);
   registerCompanyRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerIdentityRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+  registerCommandRoutes(app, ctx);
+  registerTrustStoreRoutes(app, ctx);
   return app;
 }
 

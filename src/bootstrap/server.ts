@@ -1,52 +1,77 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Logger } from '../log.js';
-import { encodeCertsOnly, toBase64Lines, type x509 } from '../pki/index.js';
+import type { Server as TlsServer } from 'node:tls';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { errorHandler } from '../api/envelope.js';
+import { validatorCompiler } from '../api/validation.js';
+import { registerBootstrapRequest } from './bootstrap-request.js';
+import type { BootstrapContext } from './context.js';
+import { registerCacerts } from './est/cacerts.js';
+import { registerCsrattrs } from './est/csrattrs.js';
+import { registerEnroll } from './est/enroll.js';
 
 export interface BootstrapServerOptions {
   host: string;
   port: number;
+  /** The BS's TLS key and whole certificate chain, PEM. */
   key: string;
   cert: string;
-  /** The device CA chain (issuing CA, root) that EST `cacerts` distributes. */
-  deviceCaChain: x509.X509Certificate[];
-  logger: Logger;
+  /** CAs whose client certificates are verified: the device CA chain and the manufacturers. */
+  clientCas: readonly string[];
+}
+
+export interface BootstrapServer {
+  readonly port: number;
+  /** Verifies client certificates against these CAs from the next handshake on. */
+  setClientCas(cas: readonly string[]): void;
+  close(): Promise<void>;
 }
 
 /**
- * The Bootstrap Server's HTTPS listener. It asks every client for a certificate but decides
- * itself what to do with one, so that each refusal can be logged and answered with a reason.
+ * The Bootstrap Server (docs/protocol.md §3): the Bootstrap-Request and EST over HTTPS. It
+ * asks every client for a certificate but decides itself what to do with one, so that each
+ * refusal can be logged and answered with its reason.
  *
  * @example
- *   const bs = await startBootstrapServer({ host, port: 8884, key, cert, deviceCaChain, logger });
+ *   const bs = await startBootstrapServer(ctx, { host, port: 8884, key, cert, clientCas });
  */
 export async function startBootstrapServer(
+  ctx: BootstrapContext,
   options: BootstrapServerOptions,
-): Promise<FastifyInstance> {
+): Promise<BootstrapServer> {
+  const tls = { key: options.key, cert: options.cert };
   const app = Fastify({
-    loggerInstance: options.logger,
+    loggerInstance: ctx.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
     https: {
-      key: options.key,
-      cert: options.cert,
+      ...tls,
+      ca: [...options.clientCas],
       requestCert: true,
       rejectUnauthorized: false,
       noDelay: true,
     },
-  } as FastifyServerOptions) as unknown as FastifyInstance;
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
+  app.addHook('onError', async (request, _reply, err) => {
+    const code = (err as { code?: string }).code;
+    request.log.info(
+      { url: request.url.split('?')[0], code, reason: err.message },
+      'device refused',
+    );
+  });
 
-  const cacerts = toBase64Lines(encodeCertsOnly(options.deviceCaChain));
-
-  // RFC 7030 §4.1: the CA certificates a client should trust for its operational certificate,
-  // as a certs-only PKCS#7 (§4.1.3), base64 with Content-Transfer-Encoding (§4).
-  app.get('/.well-known/est/cacerts', async (_request, reply) =>
-    reply
-      .header('content-type', 'application/pkcs7-mime')
-      .header('content-transfer-encoding', 'base64')
-      .send(cacerts),
-  );
+  registerBootstrapRequest(app, ctx);
+  registerCacerts(app, ctx);
+  registerCsrattrs(app);
+  registerEnroll(app, ctx);
 
   await app.listen({ host: options.host, port: options.port });
-  return app;
+  const address = app.server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : options.port,
+    setClientCas: (cas) => {
+      (app.server as unknown as TlsServer).setSecureContext({ ...tls, ca: [...cas] });
+    },
+    close: () => app.close(),
+  };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { isIP } from 'node:net';
 
@@ -31,4 +32,18 @@ export function parseDatabaseUrl(value: string): string {
   throw new InvalidArgumentError(
     `'${value}' is not a PostgreSQL URL; use postgres://USER@HOST:PORT/DB, or leave --database out for SQLite.`,
   );
+}
+
+/** Reads a PEM file named by a flag, with an error that names the file. */
+export function readPemFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read '${file}': ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InvalidArgumentError(`'${file}' holds no PEM certificate.`);
+  }
+  return text;
 }

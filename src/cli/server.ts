@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createLogger, type Logger } from '../log.js';
 import { DEFAULT_PORTS, startDeployment, type Deployment } from '../server/deployment.js';
 import { ADMIN_USERNAME } from '../server/admin.js';
-import { parseDatabaseUrl, parseHost, parsePort } from './options.js';
+import { parseDatabaseUrl, parseHost, parsePort, readPemFile } from './options.js';
 
 interface ServerFlags {
   data: string;
@@ -14,6 +14,7 @@ interface ServerFlags {
   contentPort: number;
   database?: string;
   name?: string;
+  manufacturerCa: string[];
   json?: boolean;
 }
 
@@ -50,6 +51,12 @@ export function registerServerCommand(program: Command): void {
       parseDatabaseUrl,
     )
     .option('--name <name>', 'display name of this deployment')
+    .option(
+      '--manufacturer-ca <file>',
+      'trust factory certificates from this manufacturer CA (PEM; repeatable)',
+      (file: string, all: string[]) => [...all, readPemFile(file)],
+      [] as string[],
+    )
     .option('--json', 'logs to stderr; one JSON line on stdout when ready')
     .addHelpText('after', help)
     .action((flags: ServerFlags) => runServer(flags));
@@ -73,6 +80,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
     ...(process.env.HOMEPORT_ADMIN_PASSWORD && {
       adminPassword: process.env.HOMEPORT_ADMIN_PASSWORD,
     }),
+    manufacturerCas: flags.manufacturerCa,
     logger: log,
   });
   announce(deployment, flags);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -6,15 +6,24 @@ import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from '../api/app.js';
 import { LoginThrottle } from '../api/auth/throttle.js';
 import { TokenService } from '../api/auth/tokens.js';
-import type { DeploymentInfo, ServiceName } from '../api/context.js';
-import { startBootstrapServer } from '../bootstrap/server.js';
+import type { DeploymentInfo, LiveServices, ServiceName } from '../api/context.js';
+import { DEFAULT_BOOTSTRAP_POLICY, type BootstrapPolicy } from '../bootstrap/config.js';
+import { HoldOff } from '../bootstrap/hold-off.js';
+import { startBootstrapServer, type BootstrapServer } from '../bootstrap/server.js';
 import { startContentServer } from '../content/server.js';
 import type { Logger } from '../log.js';
-import { startManagementServer } from '../management/server.js';
-import { loadOrCreateDeploymentPki, type DeploymentPki } from '../pki/index.js';
+import { startManagementServer, type ManagementServer } from '../management/server.js';
+import {
+  fingerprint256,
+  loadOrCreateDeploymentPki,
+  toPemBundle,
+  type DeploymentPki,
+} from '../pki/index.js';
 import { openStore, type Repository } from '../store/index.js';
 import { ensureAdmin } from './admin.js';
 import { lockDataDir } from './lock.js';
+import { Services } from './services.js';
+import { initialManagementTrust, manufacturerTrust } from './trust-lists.js';
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
   api: 8443,
@@ -36,8 +45,15 @@ export interface DeploymentOptions {
   databaseUrl?: string;
   /** The SysAdmin's password on the first start (HOMEPORT_ADMIN_PASSWORD). */
   adminPassword?: string;
+  /** Manufacturer CA bundles (PEM text) to add to the trusted manufacturers. */
+  manufacturerCas?: readonly string[];
+  /** What the BS tells devices (timers) and how it holds them off. */
+  bootstrapPolicy?: Partial<BootstrapPolicy>;
   logger: Logger;
 }
+
+/** The services that can be stopped and started again on their own (for drills and tests). */
+export type RestartableService = 'bootstrap' | 'management';
 
 export interface Deployment {
   readonly info: DeploymentInfo;
@@ -45,6 +61,10 @@ export interface Deployment {
   readonly pki: DeploymentPki;
   /** Set on the first start when no admin password was given: show it once. */
   readonly generatedAdminPassword?: string;
+  /** Stops one service, leaving the others running. */
+  stopService(service: RestartableService): Promise<void>;
+  /** Starts a stopped service again on the same port. */
+  startService(service: RestartableService): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,34 +101,78 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     closers.push(() => repo.close());
     const { id, name } = await identity(repo, options);
 
+    const host = options.host;
     const pki = await loadOrCreateDeploymentPki(join(dataDir, 'pki'), {
       name,
-      hosts: [options.host],
+      hosts: [host],
       logger: log,
     });
     const admin = await ensureAdmin(repo, options.adminPassword, log);
     const tokens = await TokenService.open(dataDir, id);
+    const deviceChain = [pki.deviceIssuing.cert, pki.deviceRoot.cert];
+    const deviceChainPems = deviceChain.map((c) => toPemBundle([c]));
+    let manufacturers = await manufacturerTrust(repo, options.manufacturerCas ?? [], log);
+    let managementTrust = await initialManagementTrust(repo, deviceChain);
 
-    const host = options.host;
-    const ms = await startManagementServer({
-      host,
-      port: options.ports.management,
-      key: pki.services.management.keyPem,
-      cert: pki.services.management.chainPem,
-      trustedCas: pki.deviceChainPem,
-      logger: log.child({ service: 'management' }),
-    });
-    closers.push(() => ms.close());
+    const services = new Services();
+    closers.push(() => services.closeAll());
+    const info: DeploymentInfo = {
+      name,
+      serverRootFingerprint: pki.serverRootFingerprint,
+      services: {
+        api: endpoint('https', host, options.ports.api),
+        bootstrap: endpoint('https', host, options.ports.bootstrap),
+        management: endpoint('mqtts', host, options.ports.management),
+        content: endpoint('https', host, options.ports.content),
+      },
+    };
 
-    const bs = await startBootstrapServer({
-      host,
-      port: options.ports.bootstrap,
-      key: pki.services.bootstrap.keyPem,
-      cert: pki.services.bootstrap.chainPem,
-      deviceCaChain: [pki.deviceIssuing.cert, pki.deviceRoot.cert],
-      logger: log.child({ service: 'bootstrap' }),
+    services.define('management', async () => {
+      const ms = await startManagementServer({
+        host,
+        port: info.services.management.port,
+        key: pki.services.management.keyPem,
+        cert: pki.services.management.chainPem,
+        trustedCas: managementTrust,
+        repo,
+        logger: log.child({ service: 'management' }),
+      });
+      info.services.management = endpoint('mqtts', host, ms.port);
+      return ms;
     });
-    closers.push(() => bs.close());
+    services.define('bootstrap', async () => {
+      const bs = await startBootstrapServer(
+        {
+          repo,
+          policy: { ...DEFAULT_BOOTSTRAP_POLICY, ...options.bootstrapPolicy },
+          holdOff: new HoldOff({
+            perSecond:
+              options.bootstrapPolicy?.admitPerSecond ?? DEFAULT_BOOTSTRAP_POLICY.admitPerSecond,
+            burst: options.bootstrapPolicy?.admitBurst ?? DEFAULT_BOOTSTRAP_POLICY.admitBurst,
+            spread:
+              options.bootstrapPolicy?.holdOffSpread ?? DEFAULT_BOOTSTRAP_POLICY.holdOffSpread,
+          }),
+          deviceIssuing: pki.deviceIssuing,
+          deviceIssuingCert: new X509Certificate(Buffer.from(pki.deviceIssuing.cert.rawData)),
+          deviceCaChain: deviceChain,
+          // TODO(move): definitions of other Management Servers arrive with the move issue (#4).
+          managementTargetFor: () =>
+            Promise.resolve({ uri: info.services.management.url, anchorPem: pki.serverRootPem }),
+          logger: log.child({ service: 'bootstrap' }),
+        },
+        {
+          host,
+          port: info.services.bootstrap.port,
+          key: pki.services.bootstrap.keyPem,
+          cert: pki.services.bootstrap.chainPem,
+          clientCas: [...deviceChainPems, ...manufacturers],
+        },
+      );
+      info.services.bootstrap = endpoint('https', host, bs.port);
+      return bs;
+    });
+    await services.start('management');
+    await services.start('bootstrap');
 
     const cs = await startContentServer({
       host,
@@ -119,19 +183,30 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       logger: log.child({ service: 'content' }),
     });
     closers.push(() => cs.close());
+    info.services.content = endpoint('https', host, cs.port);
 
-    const info: DeploymentInfo = {
-      name,
-      serverRootFingerprint: pki.serverRootFingerprint,
-      services: {
-        api: endpoint('https', host, options.ports.api),
-        bootstrap: endpoint('https', host, portOf(bs)),
-        management: endpoint('mqtts', host, ms.port),
-        content: endpoint('https', host, cs.port),
+    const live: LiveServices = {
+      applyManagementTrust: (pems) => {
+        managementTrust = [...pems];
+        services.get<ManagementServer>('management')?.applyTrust(pems);
+        return Promise.resolve();
       },
+      applyManufacturers: (pems) => {
+        manufacturers = [...pems];
+        services.get<BootstrapServer>('bootstrap')?.setClientCas([...deviceChainPems, ...pems]);
+        return Promise.resolve();
+      },
+      commandsQueued: (mac) => services.get<ManagementServer>('management')?.commandsQueued(mac),
     };
     const api = await buildApiApp(
-      { repo, tokens, throttle: new LoginThrottle(), info: () => info },
+      {
+        repo,
+        tokens,
+        throttle: new LoginThrottle(),
+        info: () => info,
+        live,
+        deviceRootFingerprint: fingerprint256(pki.deviceRoot.cert),
+      },
       {
         logger: log.child({ service: 'api' }),
         tls: { key: pki.services.api.keyPem, cert: pki.services.api.chainPem },
@@ -151,6 +226,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       ...(admin.generatedPassword !== undefined && {
         generatedAdminPassword: admin.generatedPassword,
       }),
+      stopService: (service) => services.stop(service),
+      startService: (service) => services.start(service),
       close: async () => {
         await closeAll();
         log.info({ name }, 'deployment stopped');

@@ -9,3 +9,5 @@ export { openStore, SQLITE_FILE, type OpenStoreOptions } from './open.js';
 export { MAX_PAGE_SIZE } from './sql-helpers.js';
 export type { Repository } from './repository.js';
 export type * from './types.js';
+export type * from './device-types.js';
+export { COMMAND_STATES, COMMAND_TYPES } from './device-types.js';

@@ -1,14 +1,38 @@
 import { appendAudit, listAudit } from './audit.js';
 import {
+  getCertificate,
+  latestCertificate,
+  recordCertificate,
+  revokeCertificate,
+} from './certificates.js';
+import {
+  createCommand,
+  getCommand,
+  listCommands,
+  openCommands,
+  setCommandState,
+  type NewCommand,
+} from './commands.js';
+import {
   companyAncestors,
   companyDescendants,
   createCompany,
   getCompany,
   listCompanies,
 } from './companies.js';
+import {
+  createDevice,
+  deleteDevice,
+  getDevice,
+  listDevices,
+  setAllDevicesOffline,
+  setDeviceOnline,
+  setDeviceRegistration,
+} from './devices.js';
 import { getMemberships, setMemberships } from './memberships.js';
 import type { Repository } from './repository.js';
 import type { Db } from './schema.js';
+import { getTrustList, replaceTrustList } from './trust-lists.js';
 import {
   countUsers,
   createUser,
@@ -30,9 +54,22 @@ import type {
   NewCompany,
   NewUser,
   Page,
+  PageQuery,
   User,
   UserQuery,
 } from './types.js';
+import type {
+  Command,
+  CommandState,
+  Device,
+  DeviceQuery,
+  DeviceRegistration,
+  IssuedCertificate,
+  NewDevice,
+  NewIssuedCertificate,
+  TrustList,
+  TrustedCertificate,
+} from './device-types.js';
 
 /**
  * The `Repository` over Kysely, for SQLite and PostgreSQL alike. Built on a `Kysely`
@@ -139,6 +176,78 @@ export class KyselyRepository implements Repository {
 
   listAudit(query: AuditQuery): Promise<AuditEntry[]> {
     return listAudit(this.#db, query);
+  }
+
+  createDevice(input: NewDevice): Promise<Device> {
+    return this.#atomically((db) => createDevice(db, input));
+  }
+
+  getDevice(mac: string): Promise<Device | undefined> {
+    return getDevice(this.#db, mac);
+  }
+
+  deleteDevice(mac: string): Promise<boolean> {
+    return deleteDevice(this.#db, mac);
+  }
+
+  listDevices(query: DeviceQuery): Promise<Page<Device>> {
+    return listDevices(this.#db, query);
+  }
+
+  setDeviceOnline(mac: string, online: boolean, at: string): Promise<void> {
+    return setDeviceOnline(this.#db, mac, online, at);
+  }
+
+  setDeviceRegistration(mac: string, registration: DeviceRegistration, at: string): Promise<void> {
+    return setDeviceRegistration(this.#db, mac, registration, at);
+  }
+
+  setAllDevicesOffline(at: string): Promise<void> {
+    return setAllDevicesOffline(this.#db, at);
+  }
+
+  recordCertificate(cert: NewIssuedCertificate): Promise<IssuedCertificate> {
+    return this.#atomically((db) => recordCertificate(db, cert));
+  }
+
+  getCertificate(serial: string): Promise<IssuedCertificate | undefined> {
+    return getCertificate(this.#db, serial);
+  }
+
+  latestCertificate(mac: string): Promise<IssuedCertificate | undefined> {
+    return latestCertificate(this.#db, mac);
+  }
+
+  revokeCertificate(serial: string, at: string): Promise<boolean> {
+    return revokeCertificate(this.#db, serial, at);
+  }
+
+  getTrustList(list: TrustList): Promise<TrustedCertificate[]> {
+    return getTrustList(this.#db, list);
+  }
+
+  replaceTrustList(list: TrustList, certs: readonly TrustedCertificate[]): Promise<void> {
+    return this.#atomically((db) => replaceTrustList(db, list, certs));
+  }
+
+  createCommand(input: NewCommand): Promise<Command> {
+    return this.#atomically((db) => createCommand(db, input));
+  }
+
+  getCommand(id: number): Promise<Command | undefined> {
+    return getCommand(this.#db, id);
+  }
+
+  listCommands(mac: string, page: PageQuery): Promise<Page<Command>> {
+    return listCommands(this.#db, mac, page);
+  }
+
+  openCommands(mac: string): Promise<Command[]> {
+    return openCommands(this.#db, mac);
+  }
+
+  setCommandState(id: number, state: CommandState, result?: string | null): Promise<Command> {
+    return this.#atomically((db) => setCommandState(db, id, state, result));
   }
 
   async close(): Promise<void> {

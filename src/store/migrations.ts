@@ -20,6 +20,9 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0001_companies_users_audit': {
       up: (db) => atomically(db, (trx) => createInitialTables(trx, dialect)),
     },
+    '0002_devices': {
+      up: (db) => atomically(db, (trx) => createDeviceTables(trx, dialect)),
+    },
   };
 }
 
@@ -85,6 +88,97 @@ async function createInitialTables(db: Kysely<unknown>, dialect: SqlDialect): Pr
     .execute();
 }
 
+/** Devices and what hangs off them: issued certificates, commands; and the trust lists. */
+async function createDeviceTables(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  await createDevices(db, dialect);
+  await createCertificates(db, dialect);
+  await createTrustLists(db);
+  await createCommands(db, dialect);
+}
+
+async function createDevices(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  // MACs are stored canonical (upper case with colons), so the unique constraint is exact.
+  await idColumn(db.schema.createTable('devices'), dialect)
+    .addColumn('mac', 'text', (col) => col.notNull().unique())
+    .addColumn('alias', 'text', (col) => col.notNull())
+    .addColumn('serial_number', 'text', (col) => col.notNull())
+    .addColumn('imei', 'text')
+    .addColumn('order_code', 'text')
+    .addColumn('device_type', 'text')
+    .addColumn('company_id', refType(dialect), (col) =>
+      col.references('companies.id').onDelete('set null'),
+    )
+    .addColumn('created_at', 'text', (col) => col.notNull())
+    .addColumn('is_online', 'integer', (col) => col.notNull().defaultTo(0))
+    .addColumn('last_seen', 'text')
+    .addColumn('bootstrap_server_uri', 'text')
+    // No foreign key yet: management-server definitions get their table in a later migration.
+    .addColumn('management_server_id', refType(dialect))
+    .execute();
+  await db.schema
+    .createIndex('devices_company_id_idx')
+    .on('devices')
+    .column('company_id')
+    .execute();
+  await db.schema
+    .createIndex('devices_serial_number_idx')
+    .on('devices')
+    .column('serial_number')
+    .execute();
+}
+
+async function createCertificates(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  await db.schema
+    .createTable('certificates')
+    .addColumn('serial', 'text', (col) => col.primaryKey())
+    .addColumn('device_id', refType(dialect), (col) =>
+      col.notNull().references('devices.id').onDelete('cascade'),
+    )
+    .addColumn('issuer', 'text', (col) => col.notNull())
+    .addColumn('not_before', 'text', (col) => col.notNull())
+    .addColumn('not_after', 'text', (col) => col.notNull())
+    .addColumn('created_at', 'text', (col) => col.notNull())
+    .addColumn('revoked_at', 'text')
+    .execute();
+  await db.schema
+    .createIndex('certificates_device_id_idx')
+    .on('certificates')
+    .column('device_id')
+    .execute();
+}
+
+async function createTrustLists(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('trust_lists')
+    .addColumn('list', 'text', (col) => col.notNull())
+    .addColumn('position', 'integer', (col) => col.notNull())
+    .addColumn('fingerprint', 'text', (col) => col.notNull())
+    .addColumn('pem', 'text', (col) => col.notNull())
+    .addColumn('subject', 'text', (col) => col.notNull())
+    .addPrimaryKeyConstraint('trust_lists_pk', ['list', 'fingerprint'])
+    .execute();
+}
+
+async function createCommands(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  await idColumn(db.schema.createTable('commands'), dialect)
+    .addColumn('device_id', refType(dialect), (col) =>
+      col.notNull().references('devices.id').onDelete('cascade'),
+    )
+    .addColumn('type', 'text', (col) => col.notNull())
+    .addColumn('state', 'text', (col) => col.notNull())
+    .addColumn('actor', 'text', (col) => col.notNull())
+    .addColumn('result', 'text')
+    .addColumn('created_at', 'text', (col) => col.notNull())
+    .addColumn('updated_at', 'text', (col) => col.notNull())
+    .execute();
+  // Serves both a device's history and its open commands (state in Created, AwaitingResponse).
+  await db.schema
+    .createIndex('commands_device_id_state_idx')
+    .on('commands')
+    .columns(['device_id', 'state'])
+    .execute();
+}
+
 /** Adds the `id` primary key: autoincrement integer on SQLite, bigserial on PostgreSQL. */
 function idColumn<T extends string, C extends string>(
   table: CreateTableBuilder<T, C>,
@@ -123,7 +217,7 @@ function provider(dialect: SqlDialect): MigrationProvider {
  * Kysely's bookkeeping tables, which must be the one the store's tables live in.
  *
  * @example
- *   const applied = await migrateToLatest(db, 'sqlite'); // ['0001_companies_users_audit']
+ *   const applied = await migrateToLatest(db, 'sqlite'); // ['0001_companies_users_audit', …]
  */
 export async function migrateToLatest(
   db: Db,

@@ -10,9 +10,23 @@ import type {
   NewCompany,
   NewUser,
   Page,
+  PageQuery,
   User,
   UserQuery,
 } from './types.js';
+import type {
+  Command,
+  CommandState,
+  CommandType,
+  Device,
+  DeviceQuery,
+  DeviceRegistration,
+  IssuedCertificate,
+  NewDevice,
+  NewIssuedCertificate,
+  TrustList,
+  TrustedCertificate,
+} from './device-types.js';
 
 /**
  * Everything Homeport keeps in its database, behind one interface that SQLite and
@@ -99,6 +113,57 @@ export interface Repository {
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   /** The newest `limit` entries, newest first, optionally only those about `subject`. */
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+
+  // Devices (docs/protocol.md §1). MACs are canonical: upper case with colons.
+
+  /** Registers a device. Throws DEVICE_EXISTS when the MAC is taken, COMPANY_NOT_FOUND. */
+  createDevice(input: NewDevice): Promise<Device>;
+  getDevice(mac: string): Promise<Device | undefined>;
+  /** Removes a device with its certificates and commands; false if there was none. */
+  deleteDevice(mac: string): Promise<boolean>;
+  /** Devices ordered by id, one page, with the total that match. */
+  listDevices(query: DeviceQuery): Promise<Page<Device>>;
+  /** Records presence: online or offline, and `lastSeen = at`. Throws DEVICE_NOT_FOUND. */
+  setDeviceOnline(mac: string, online: boolean, at: string): Promise<void>;
+  /**
+   * Records what the device said in its Register, and `lastSeen = at`. Throws
+   * DEVICE_NOT_FOUND.
+   */
+  setDeviceRegistration(mac: string, registration: DeviceRegistration, at: string): Promise<void>;
+  /**
+   * Marks every device offline (after an MS restart nobody is connected); those that were
+   * online get `lastSeen = at`.
+   */
+  setAllDevicesOffline(at: string): Promise<void>;
+
+  /** Records a certificate the BS issued. Throws DEVICE_NOT_FOUND for an unknown MAC. */
+  recordCertificate(cert: NewIssuedCertificate): Promise<IssuedCertificate>;
+  getCertificate(serial: string): Promise<IssuedCertificate | undefined>;
+  /** The newest certificate issued to the device (by notBefore, then createdAt), or undefined. */
+  latestCertificate(mac: string): Promise<IssuedCertificate | undefined>;
+  /** Marks a certificate revoked at `at`; false if unknown or already revoked. */
+  revokeCertificate(serial: string, at: string): Promise<boolean>;
+
+  /** A trust list in the order it was stored. */
+  getTrustList(list: TrustList): Promise<TrustedCertificate[]>;
+  /**
+   * Replaces a whole trust list in one transaction. Throws TRUST_STORE_INVALID when a
+   * fingerprint appears twice; the old list is then left as it was.
+   */
+  replaceTrustList(list: TrustList, certs: readonly TrustedCertificate[]): Promise<void>;
+
+  /** Queues a command in state Created. Throws DEVICE_NOT_FOUND. */
+  createCommand(input: { deviceMac: string; type: CommandType; actor: string }): Promise<Command>;
+  getCommand(id: number): Promise<Command | undefined>;
+  /** A device's commands, newest first; none for an unknown MAC. */
+  listCommands(mac: string, page: PageQuery): Promise<Page<Command>>;
+  /** A device's commands in state Created or AwaitingResponse, oldest first. */
+  openCommands(mac: string): Promise<Command[]>;
+  /**
+   * Moves a command to `state`, with an optional result text (undefined keeps the stored one),
+   * and returns the updated command. Throws COMMAND_NOT_FOUND.
+   */
+  setCommandState(id: number, state: CommandState, result?: string | null): Promise<Command>;
 
   /** Closes the connections. Not available inside a transaction. */
   close(): Promise<void>;

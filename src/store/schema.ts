@@ -9,6 +9,7 @@ export type DbInt = number | string | bigint;
 
 type Id = Generated<DbInt>;
 type Ref = ColumnType<DbInt, number, number>;
+type NullableRef = ColumnType<DbInt | null, number | null, number | null>;
 
 export interface MetaTable {
   key: string;
@@ -48,12 +49,61 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+export interface DeviceTable {
+  id: Id;
+  mac: string;
+  alias: string;
+  serial_number: string;
+  imei: string | null;
+  order_code: string | null;
+  device_type: string | null;
+  company_id: NullableRef;
+  created_at: string;
+  is_online: ColumnType<DbInt, number | undefined, number>;
+  last_seen: string | null;
+  bootstrap_server_uri: string | null;
+  management_server_id: NullableRef;
+}
+
+export interface CertificateTable {
+  serial: string;
+  device_id: Ref;
+  issuer: string;
+  not_before: string;
+  not_after: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface TrustListTable {
+  list: string;
+  position: ColumnType<DbInt, number, number>;
+  fingerprint: string;
+  pem: string;
+  subject: string;
+}
+
+export interface CommandTable {
+  id: Id;
+  device_id: Ref;
+  type: string;
+  state: string;
+  actor: string;
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   meta: MetaTable;
   companies: CompanyTable;
   users: UserTable;
   user_companies: UserCompanyTable;
   audit_log: AuditLogTable;
+  devices: DeviceTable;
+  certificates: CertificateTable;
+  trust_lists: TrustListTable;
+  commands: CommandTable;
 }
 
 /** A connection or an open transaction: `Transaction<Database>` is a `Kysely<Database>`. */

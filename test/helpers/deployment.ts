@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/log.js';
+import type { BootstrapPolicy } from '../../src/bootstrap/config.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { startDeployment, type Deployment } from '../../src/server/deployment.js';
 import { httpsClient, type Client } from './http.js';
 
@@ -19,7 +20,15 @@ export interface TestDeployment {
 
 /** Starts a real deployment on free ports of `host`, in a fresh temporary data directory. */
 export async function startTestDeployment(
-  options: { host?: string; dataDir?: string; name?: string; databaseUrl?: string } = {},
+  options: {
+    host?: string;
+    dataDir?: string;
+    name?: string;
+    databaseUrl?: string;
+    manufacturerCas?: string[];
+    bootstrapPolicy?: Partial<BootstrapPolicy>;
+    logger?: Logger;
+  } = {},
 ): Promise<TestDeployment> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'homeport-test-')));
   const deployment = await startDeployment({
@@ -27,7 +36,9 @@ export async function startTestDeployment(
     host: options.host ?? '127.0.0.1',
     ports: { api: 0, bootstrap: 0, management: 0, content: 0 },
     adminPassword: ADMIN_PASSWORD,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
+    ...(options.manufacturerCas && { manufacturerCas: options.manufacturerCas }),
+    ...(options.bootstrapPolicy && { bootstrapPolicy: options.bootstrapPolicy }),
     ...(options.name !== undefined && { name: options.name }),
     ...(options.databaseUrl !== undefined && { databaseUrl: options.databaseUrl }),
   });

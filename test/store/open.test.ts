@@ -76,10 +76,14 @@ describe('opening the store', () => {
       await db.destroy();
       expect(rows.map((r) => r.name)).toEqual([
         'audit_log',
+        'certificates',
+        'commands',
         'companies',
+        'devices',
         'kysely_migration',
         'kysely_migration_lock',
         'meta',
+        'trust_lists',
         'user_companies',
         'users',
       ]);

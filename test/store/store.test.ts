@@ -7,11 +7,14 @@ import { backends, useStore } from './backends.js';
 describe.each(backends)('the store on $name', (backend) => {
   const store = useStore(backend);
 
-  it('the first migration run applies 0001 and a second run applies nothing', async () => {
+  it('the first migration run applies every migration and a second run applies nothing', async () => {
     const location = await backend.fresh();
     const { db, dialect, schema } = await connect(location.url, location.options);
     try {
-      expect(await migrateToLatest(db, dialect, schema)).toEqual(['0001_companies_users_audit']);
+      expect(await migrateToLatest(db, dialect, schema)).toEqual([
+        '0001_companies_users_audit',
+        '0002_devices',
+      ]);
       expect(await migrateToLatest(db, dialect, schema)).toEqual([]);
     } finally {
       await db.destroy();
