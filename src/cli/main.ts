@@ -1,6 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { HomeportError } from '../errors.js';
+import { registerDeviceCommand } from './device.js';
+import { registerDevicesCommand } from './devices.js';
+import { registerFactoryCommand } from './factory.js';
+import { registerLoginCommand } from './login.js';
 import { registerServerCommand } from './server.js';
+import { registerServersCommand } from './servers.js';
+import { registerSimulateCommand } from './simulate.js';
 
 /**
  * The `homeport` command: a thin dispatcher, one file per subcommand.
@@ -14,6 +20,12 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride();
   registerServerCommand(program);
+  registerLoginCommand(program);
+  registerServersCommand(program);
+  registerDevicesCommand(program);
+  registerFactoryCommand(program);
+  registerDeviceCommand(program);
+  registerSimulateCommand(program);
 
   try {
     await program.parseAsync(argv);

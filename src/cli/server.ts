@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../log.js';
-import { DEFAULT_PORTS, startDeployment, type Deployment } from '../server/deployment.js';
+import type { Deployment } from '../server/deployment.js';
+import { DEFAULT_PORTS } from '../server/ports.js';
 import { ADMIN_USERNAME } from '../server/admin.js';
 import { parseDatabaseUrl, parseHost, parsePort, readPemFile } from './options.js';
 
@@ -66,6 +67,8 @@ async function runServer(flags: ServerFlags): Promise<void> {
   // With --json, stdout carries only the ready line; the log goes to stderr.
   const log = createLogger(flags.json ? { destination: 2 } : {});
   const stopper = handleSignals(log);
+  // Loaded here so that the other commands do not pay for the whole server stack at start.
+  const { startDeployment } = await import('../server/deployment.js');
   const deployment = await startDeployment({
     dataDir: flags.data,
     host: flags.host,

@@ -25,12 +25,7 @@ import { lockDataDir } from './lock.js';
 import { Services } from './services.js';
 import { initialManagementTrust, manufacturerTrust } from './trust-lists.js';
 
-export const DEFAULT_PORTS: Record<ServiceName, number> = {
-  api: 8443,
-  bootstrap: 8884,
-  management: 8883,
-  content: 8885,
-};
+export { DEFAULT_PORTS } from './ports.js';
 
 export interface DeploymentOptions {
   /** Data directory: store, PKI, keys and content. Created if missing. */

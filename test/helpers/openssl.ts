@@ -10,7 +10,8 @@ export async function openssl(args: string[], input?: string): Promise<string> {
   if (input === undefined) return (await exec('openssl', args, { timeout: 20_000 })).stdout;
   return new Promise((resolve, reject) => {
     const child = execFile('openssl', args, { timeout: 20_000 }, (err, stdout) => {
-      if (err) reject(new Error(`openssl ${args[0]} failed`, { cause: err }));
+      if (err)
+        reject(Object.assign(new Error(`openssl ${args[0]} failed`, { cause: err }), { stdout }));
       else resolve(stdout);
     });
     child.stdin?.end(input);
