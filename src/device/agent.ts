@@ -183,9 +183,8 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
         if (isAbortError(err) || this.signal.aborted) break;
         // Not a protocol failure (those are handled in the steps): a disk error, a bug.
         this.log.error({ err }, 'device step failed; retrying');
-        await this.backOff(bootstrapBackoffSeconds(failures++, this.random), err).catch(
-          () => undefined,
-        );
+        const delay = bootstrapBackoffSeconds(failures++, this.random);
+        await this.backOff(delay, err).catch(() => undefined);
         next = this.firstStep(store);
       }
     }
@@ -194,11 +193,11 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   /** Where a (re)started device begins: with its MS if it can, else at its BS. */
   private firstStep(store: DeviceStore): Next {
     const operational = store.operational;
-    if (!managementAccount(store.instances) || !operational)
-      return { step: 'bootstrap', reason: 'initial' };
-    if (new Date(operational.cert.validTo) <= new Date())
-      return { step: 'bootstrap', reason: 'expiring' };
-    return { step: 'manage' };
+    const account = managementAccount(store.instances);
+    if (!account || !operational) return { step: 'bootstrap', reason: 'initial' };
+
+    const expired = new Date(operational.cert.validTo) <= new Date();
+    return expired ? { step: 'bootstrap', reason: 'expiring' } : { step: 'manage' };
   }
 
   private async bootstrap(
@@ -210,11 +209,11 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
       ...(next.failedServer && { failed_server: next.failedServer }),
     };
     // LwM2M Core §E.1 resource 11: wait before a client-initiated bootstrap.
-    const { holdOffSeconds } = bootstrapServerOf(store.instances);
-    if (holdOffSeconds > 0)
-      await this.timers.sleep(this.timers.seconds(holdOffSeconds), this.signal);
+    const holdOffMs = this.timers.seconds(bootstrapServerOf(store.instances).holdOffSeconds);
+    if (holdOffMs > 0) await this.timers.sleep(holdOffMs, this.signal);
 
-    for (let failures = 0; ;) {
+    let failures = 0;
+    for (;;) {
       const chosen = chooseCredential(store, new Date(), this.preferFactory);
       this.setState('bootstrapping', { reason: next.reason });
       try {
@@ -256,10 +255,9 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
   }
 
   private async manage(store: DeviceStore): Promise<Next> {
-    const schedule = new RetrySchedule(
-      retryPolicy(managementAccount(store.instances)?.server),
-      this.random,
-    );
+    const newSchedule = () =>
+      new RetrySchedule(retryPolicy(managementAccount(store.instances)?.server), this.random);
+    let schedule = newSchedule();
     for (;;) {
       const account = managementAccount(store.instances);
       if (!account || !store.operational) return { step: 'bootstrap', reason: 'initial' };
@@ -270,7 +268,8 @@ export class DeviceAgent extends EventEmitter<DeviceAgentEvents> {
       if (exit.kind === 'reboot') continue;
       if (exit.kind === 'bootstrap-trigger') return { step: 'bootstrap', reason: 'triggered' };
       if (exit.kind === 'expiring') return { step: 'bootstrap', reason: 'expiring' };
-      if (exit.kind === 'lost' && exit.error === undefined) schedule.reset();
+      // A registered session that dropped starts a fresh schedule, with the current 17 to 20.
+      if (exit.kind === 'lost' && exit.error === undefined) schedule = newSchedule();
 
       // protocol.md §5: retries within 17 to 20, then back to the BS if 16 says so.
       const step = schedule.next();

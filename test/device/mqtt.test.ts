@@ -303,6 +303,27 @@ describe('the device session with a Management Server (MQTT 3.1.1 over mutual TL
     expect(agent.stats.bootstraps).toBe(1);
   });
 
+  it('an operational certificate near the end of its life is renewed with reason expiring', async () => {
+    deviceNumber++;
+    const mac = `02:48:51:00:00:${deviceNumber.toString(16).padStart(2, '0').toUpperCase()}`;
+    const agent = new DeviceAgent({
+      folder: join(factoryDir, mac.replace(/:/g, '-')),
+      bootstrap: { url: bs.url, caPem: pki.serverRootPem },
+      timeScale: 0.01,
+      notifyIntervalMs: 50,
+      renewBefore: 1, // any certificate counts as expiring
+    });
+    agents.push(agent);
+    const reasons: string[] = [];
+    agent.on('bootstrapped', (outcome) => reasons.push(outcome.reason));
+    await agent.start();
+    await eventually(() => reasons.length >= 2, 10_000, 'a renewal');
+    expect(reasons.slice(0, 2)).toEqual(['initial', 'expiring']);
+    const renewal = bs.seen.filter((r) => r.cn === mac && r.path === '/bs')[1];
+    expect(renewal.credential).toBe('operational');
+    expect(JSON.parse(renewal.body)).toEqual({ reason: 'expiring' });
+  });
+
   it('an agent restarted on the same folder connects with its saved credentials, without bootstrapping', async () => {
     const first = newAgent();
     await first.agent.start();

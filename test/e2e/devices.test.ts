@@ -69,7 +69,7 @@ describe('a fleet from the factory', () => {
       return r.body.total_items === 20;
     }, 3000);
 
-    const mac = macs[0]!;
+    const mac = macs[0];
     const before = await device(mac);
     expect(before.bootstrap_server_uri).toBe(bootstrap.url);
     const trigger = await d.api(
@@ -119,7 +119,7 @@ describe('a fleet from the factory', () => {
 
 describe('a device agent killed in the middle of a bootstrap', () => {
   it('still has its bootstrap account after a restart, and completes', async () => {
-    const mac = macs[21]!;
+    const mac = macs[21];
     const folder = join(dir, 'factory', mac.replace(/:/g, '-'));
     const crashing = new DeviceAgent({
       folder,
