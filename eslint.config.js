@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*', 'bin/**/*'],
+    files: ['src/cli/**/*.ts', 'src/bench/**/*.ts', 'test/**/*.ts', 'bench/**/*', 'bin/**/*'],
     rules: { 'no-console': 'off' },
   },
   {

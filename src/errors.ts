@@ -51,6 +51,15 @@ export const ERROR_CODES = {
   PRECONDITION_FAILED: 412,
   CERTIFICATE_NOT_FOUND: 404,
   DEVICE_ROOT_REMOVAL: 409,
+  // Management-server definitions and device moves
+  MANAGEMENT_SERVER_NOT_FOUND: 404,
+  MANAGEMENT_SERVER_EXISTS: 409,
+  MANAGEMENT_SERVER_IN_USE: 409,
+  MANAGEMENT_SERVER_READ_ONLY: 400,
+  MANAGEMENT_SERVER_ADDRESS_INVALID: 400,
+  ANCHOR_INVALID: 400,
+  MANAGEMENT_SERVER_UNREACHABLE: 502,
+  MANAGEMENT_SERVER_CHAIN_INVALID: 502,
   // Content Server
   CONTENT_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -65,19 +74,36 @@ export const ERROR_CODES = {
   FACTORY_DIR_NOT_EMPTY: 409,
   DEVICE_STATE_INVALID: 400,
   BOOTSTRAP_FAILED: 502,
+  // Moving devices between deployments (homeport move)
+  MOVE_DEVICE_AMBIGUOUS: 409,
+  MOVE_HOME_UNKNOWN: 404,
+  MOVE_PERMISSION_MISSING: 403,
+  MOVE_SERVER_ROOT_MISMATCH: 502,
+  MOVE_TRUST_CONFLICT: 409,
+  MOVE_NOT_ARRIVED: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** Facts a client can act on without parsing the message, such as the id of what exists. */
+export type ErrorDetails = Readonly<Record<string, string | number | boolean | null>>;
+
 export class HomeportError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Sent to API clients as `details` beside the code and message. */
+  readonly details: ErrorDetails | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: ErrorDetails },
+  ) {
     super(message, options);
     this.name = 'HomeportError';
     this.code = code;
     this.status = ERROR_CODES[code];
+    this.details = options?.details;
   }
 }
 

@@ -9,9 +9,11 @@ import type { ApiContext } from './context.js';
 import { errorHandler } from './envelope.js';
 import { registerCommandRoutes } from './routes/commands.js';
 import { registerCompanyRoutes } from './routes/companies.js';
+import { registerDeviceManagementServerRoutes } from './routes/device-management-server.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerInfoRoute } from './routes/info.js';
+import { registerManagementServerRoutes } from './routes/management-servers.js';
 import { registerTrustStoreRoutes } from './routes/trust-stores.js';
 import { registerUserRoutes } from './routes/users.js';
 import { validatorCompiler } from './validation.js';
@@ -67,6 +69,8 @@ export async function buildApiApp(
   registerDeviceRoutes(app, ctx);
   registerCommandRoutes(app, ctx);
   registerTrustStoreRoutes(app, ctx);
+  registerManagementServerRoutes(app, ctx);
+  registerDeviceManagementServerRoutes(app, ctx);
   return app;
 }
 

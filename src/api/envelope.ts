@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { HomeportError } from '../errors.js';
+import { HomeportError, type ErrorDetails } from '../errors.js';
 
 /** `{"data": …, "success": true}`: the shape of every successful API answer. */
 export function ok<T>(data: T): { data: T; success: true } {
@@ -15,6 +15,7 @@ export interface Failure {
   success: false;
   code: string;
   message: string;
+  details?: ErrorDetails;
 }
 
 /** JSON Schema of a successful answer carrying `data`, for the OpenAPI document. */
@@ -45,6 +46,11 @@ export const failureSchema = {
     success: { type: 'boolean', const: false },
     code: { type: 'string' },
     message: { type: 'string' },
+    details: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'Facts to act on, for some codes: MANAGEMENT_SERVER_EXISTS gives the id',
+    },
   },
 } as const;
 
@@ -72,9 +78,12 @@ function toFailure(err: FastifyError): {
   status: number;
   code: string;
   message: string;
+  details?: ErrorDetails;
 } {
-  if (err instanceof HomeportError)
-    return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof HomeportError) {
+    const { status, code, message, details } = err;
+    return { status, code, message, ...(details && { details }) };
+  }
   if (err.validation) {
     const context =
       err.validationContext === 'querystring' ? 'query' : (err.validationContext ?? 'request');
@@ -105,18 +114,33 @@ function toFailure(err: FastifyError): {
 }
 
 /**
+ * A known error about another server this one talked to (502, 503, 504): its message names
+ * that server and what went wrong there, which is what the client needs to fix it.
+ */
+function isUpstreamFailure(err: FastifyError): boolean {
+  return err instanceof HomeportError && err.status > 500;
+}
+
+/**
  * Turns any error into the failure envelope. Known errors keep their code and message;
  * anything unexpected is logged in full and answered with the request id only, so no stack
  * trace, query or key ever reaches a client.
  */
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const failure = toFailure(err);
-  if (failure.status >= 500) {
+  if (failure.status >= 500 && !isUpstreamFailure(err)) {
     request.log.error({ err }, 'request failed');
     failure.message = `Internal error; the server log has the details under request id ${request.id}.`;
+  } else if (failure.status >= 500) {
+    request.log.warn({ code: failure.code }, failure.message);
   } else {
     request.log.debug({ code: failure.code }, failure.message);
   }
-  const body: Failure = { success: false, code: failure.code, message: failure.message };
+  const body: Failure = {
+    success: false,
+    code: failure.code,
+    message: failure.message,
+    ...(failure.details && { details: failure.details }),
+  };
   return reply.status(failure.status).send(body);
 }

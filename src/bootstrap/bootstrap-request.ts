@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { HomeportError } from '../errors.js';
-import type { Device } from '../store/index.js';
 import { deviceOf, type BootstrapContext, type ManagementTarget } from './context.js';
-
-const REASONS = ['initial', 'triggered', 'registration-failure', 'expiring'] as const;
-type Reason = (typeof REASONS)[number];
+import { BOOTSTRAP_REASONS, recordFailure, type BootstrapReason } from './recovery.js';
 
 interface BootstrapBody {
-  reason?: Reason;
+  reason?: BootstrapReason;
   failed_server?: string;
 }
 
@@ -65,7 +62,7 @@ export function registerBootstrapRequest(app: FastifyInstance, ctx: BootstrapCon
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            reason: { type: 'string', enum: [...REASONS] },
+            reason: { type: 'string', enum: [...BOOTSTRAP_REASONS] },
             failed_server: { type: 'string', maxLength: 300 },
           },
         },
@@ -83,9 +80,9 @@ export function registerBootstrapRequest(app: FastifyInstance, ctx: BootstrapCon
 
       const { device, credential } = await deviceOf(ctx, request, request.query.ep);
       const reason = request.body?.reason ?? 'initial';
-      await recordFailure(ctx, device, reason, request.body?.failed_server);
+      const current = await recordFailure(ctx, device, reason, request.body?.failed_server);
 
-      const target = await ctx.managementTargetFor(device);
+      const target = await ctx.managementTargetFor(current);
       request.log.debug({ mac: device.mac, credential, reason, ms: target.uri }, 'bootstrap');
       return {
         operations: bootstrapOperations(target, ctx),
@@ -93,23 +90,4 @@ export function registerBootstrapRequest(app: FastifyInstance, ctx: BootstrapCon
       };
     },
   );
-}
-
-async function recordFailure(
-  ctx: BootstrapContext,
-  device: Device,
-  reason: Reason,
-  failedServer: string | undefined,
-): Promise<void> {
-  if (reason !== 'registration-failure') return;
-  ctx.logger.info(
-    { mac: device.mac, failedServer },
-    'device came back: its MS could not be reached',
-  );
-  await ctx.repo.appendAudit({
-    actor: `device:${device.mac}`,
-    action: 'device.registration-failure',
-    subject: `device:${device.mac}`,
-    detail: { failedServer: failedServer ?? null },
-  });
 }

@@ -65,7 +65,11 @@ export async function startBootstrapServer(
   registerCsrattrs(app);
   registerEnroll(app, ctx);
 
-  await app.listen({ host: options.host, port: options.port });
+  await app.listen({
+    host: options.host,
+    port: options.port,
+    listenTextResolver: (url) => `bootstrap listening on ${url}`,
+  });
   const address = app.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : options.port,

@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { HomeportError } from '../errors.js';
+import { registerDemoCommand } from './demo.js';
 import { registerDeviceCommand } from './device.js';
 import { registerDevicesCommand } from './devices.js';
 import { registerFactoryCommand } from './factory.js';
 import { registerLoginCommand } from './login.js';
+import { registerMoveCommand } from './move.js';
 import { registerServerCommand } from './server.js';
 import { registerServersCommand } from './servers.js';
 import { registerSimulateCommand } from './simulate.js';
@@ -20,9 +22,11 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride();
   registerServerCommand(program);
+  registerDemoCommand(program);
   registerLoginCommand(program);
   registerServersCommand(program);
   registerDevicesCommand(program);
+  registerMoveCommand(program);
   registerFactoryCommand(program);
   registerDeviceCommand(program);
   registerSimulateCommand(program);

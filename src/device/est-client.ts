@@ -10,7 +10,7 @@ import {
   derSequence,
   OID,
   pemOf,
-} from './der.js';
+} from '../pki/der.js';
 import type { HttpsConnection } from './https-client.js';
 
 /** A new key pair and its certification request. */

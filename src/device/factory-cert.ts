@@ -14,7 +14,7 @@ import {
   OID,
   pemOf,
   subjectPublicKeyBits,
-} from './der.js';
+} from '../pki/der.js';
 
 /** What a factory certificate names: the device's MAC, its serial and its maker. */
 export interface FactorySubject {

@@ -1,6 +1,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { HomeportError } from '../errors.js';
+import { derElement, derExplicit, derInteger, derOid, derSequence, derSet } from './der.js';
 import { base64Problem, wrap } from './encoding.js';
 import { certificateFromDer } from './pem.js';
 import type { x509 } from './x509.js';
@@ -23,19 +24,16 @@ export function encodeCertsOnly(certs: readonly x509.X509Certificate[]): Uint8Ar
     throw new RangeError('Cannot encode a certs-only message: the certificate list is empty.');
   }
 
-  const signedData = new pkijs.SignedData({
-    version: 1,
-    digestAlgorithms: [],
-    // RFC 7030 §4.1.3: certs-only, so the encapsulated content is absent.
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: ID_DATA }),
-    certificates: certs.map((cert) => pkijs.Certificate.fromBER(cert.rawData)),
-    signerInfos: [],
-  });
-  const contentInfo = new pkijs.ContentInfo({
-    contentType: ID_SIGNED_DATA,
-    content: signedData.toSchema(true),
-  });
-  return new Uint8Array(contentInfo.toSchema().toBER(false));
+  // Written with the DER primitives rather than pkijs: an EST server answers every enrollment
+  // with one of these, and building it through pkijs cost several milliseconds each.
+  const signedData = derSequence(
+    derInteger(1), // version
+    derSet(), // digestAlgorithms: none
+    derSequence(derOid(ID_DATA)), // RFC 7030 §4.1.3: certs-only, so no eContent
+    derElement(0xa0, Buffer.concat(certs.map((cert) => new Uint8Array(cert.rawData)))), // [0] IMPLICIT
+    derSet(), // signerInfos: none
+  );
+  return new Uint8Array(derSequence(derOid(ID_SIGNED_DATA), derExplicit(0, signedData)));
 }
 
 /**

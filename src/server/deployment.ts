@@ -9,6 +9,7 @@ import { TokenService } from '../api/auth/tokens.js';
 import type { DeploymentInfo, LiveServices, ServiceName } from '../api/context.js';
 import { DEFAULT_BOOTSTRAP_POLICY, type BootstrapPolicy } from '../bootstrap/config.js';
 import { HoldOff } from '../bootstrap/hold-off.js';
+import { managementTargetResolver } from '../bootstrap/management-target.js';
 import { startBootstrapServer, type BootstrapServer } from '../bootstrap/server.js';
 import { startContentServer } from '../content/server.js';
 import type { Logger } from '../log.js';
@@ -136,6 +137,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       return ms;
     });
     services.define('bootstrap', async () => {
+      const bsLog = log.child({ service: 'bootstrap' });
       const bs = await startBootstrapServer(
         {
           repo,
@@ -150,10 +152,13 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
           deviceIssuing: pki.deviceIssuing,
           deviceIssuingCert: new X509Certificate(Buffer.from(pki.deviceIssuing.cert.rawData)),
           deviceCaChain: deviceChain,
-          // TODO(move): definitions of other Management Servers arrive with the move issue (#4).
-          managementTargetFor: () =>
-            Promise.resolve({ uri: info.services.management.url, anchorPem: pki.serverRootPem }),
-          logger: log.child({ service: 'bootstrap' }),
+          // ARCHITECTURE §4: the definition the device is assigned to, else the co-located MS.
+          managementTargetFor: managementTargetResolver(
+            repo,
+            () => ({ uri: info.services.management.url, anchorPem: pki.serverRootPem }),
+            bsLog,
+          ),
+          logger: bsLog,
         },
         {
           host,
@@ -207,11 +212,17 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         tls: { key: pki.services.api.keyPem, cert: pki.services.api.chainPem },
       },
     );
-    await api.listen({ host, port: options.ports.api });
+    await api.listen({
+      host,
+      port: options.ports.api,
+      listenTextResolver: (url) => `api listening on ${url}`,
+    });
     closers.push(() => api.close());
     info.services.api = endpoint('https', host, portOf(api));
 
-    for (const [service, { url }] of Object.entries(info.services)) {
+    // Fastify logs the API's and the BS's line itself; these are the other two.
+    for (const service of ['management', 'content'] as const) {
+      const { url } = info.services[service];
       log.info({ service, url }, `${service} listening on ${url}`);
     }
     return {

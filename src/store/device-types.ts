@@ -1,6 +1,7 @@
 /**
  * Records about devices: identities, the certificates the Bootstrap Server issued them,
- * the commands waiting for them, and the trust lists of the Bootstrap and Management Servers.
+ * the commands waiting for them, the trust lists of the Bootstrap and Management Servers, and
+ * the definitions of other Management Servers the Bootstrap Server may send devices to.
  */
 import type { PageQuery } from './types.js';
 
@@ -99,3 +100,56 @@ export interface TrustedCertificate {
 
 /** The two trust lists a deployment keeps. */
 export type TrustList = 'management' | 'manufacturers';
+
+/**
+ * What the BS does when a device assigned to a definition comes back with a
+ * registration-failure for that very server (docs/protocol.md §3.1): `home` clears the
+ * assignment, so the device is sent to the co-located MS; `retry` keeps sending it there.
+ */
+export const ON_FAILURE_POLICIES = ['home', 'retry'] as const;
+export type OnFailurePolicy = (typeof ON_FAILURE_POLICIES)[number];
+
+/**
+ * The definition of a Management Server the BS may send devices to instead of the co-located
+ * one (ARCHITECTURE §4, wadmp notes §4.4). `address` is stored lower case, so (address, port)
+ * is unique without regard to case.
+ */
+export interface ManagementServer {
+  id: number;
+  /** A label for people; devices never see it. */
+  name: string;
+  /** IP address or DNS name, as devices connect to it and as its certificate must name it. */
+  address: string;
+  port: number;
+  /** The company that administers the definition; null: a SysAdmin's alone. */
+  companyId: number | null;
+  /** The trust anchor given to devices (`/0/1` resource 5): one self-signed certificate, PEM. */
+  caPem: string;
+  /** SHA-256 of the anchor's DER, lowercase hex. */
+  caFingerprint: string;
+  onFailure: OnFailurePolicy;
+  createdAt: string;
+}
+
+export interface NewManagementServer {
+  name: string;
+  address: string;
+  port: number;
+  companyId?: number | null | undefined;
+  caPem: string;
+  caFingerprint: string;
+  onFailure?: OnFailurePolicy | undefined;
+}
+
+/** The fields to change; those left out keep their value. */
+export type ManagementServerPatch = Partial<NewManagementServer>;
+
+export interface ManagementServerQuery {
+  /** Substring of the name, compared without regard to case. */
+  name?: string | undefined;
+  /** The whole address, compared without regard to case. */
+  address?: string | undefined;
+  port?: number | undefined;
+  /** Only definitions of these companies (none without a company); empty matches nothing. */
+  companyIds?: readonly number[] | undefined;
+}

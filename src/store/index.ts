@@ -10,4 +10,4 @@ export { MAX_PAGE_SIZE } from './sql-helpers.js';
 export type { Repository } from './repository.js';
 export type * from './types.js';
 export type * from './device-types.js';
-export { COMMAND_STATES, COMMAND_TYPES } from './device-types.js';
+export { COMMAND_STATES, COMMAND_TYPES, ON_FAILURE_POLICIES } from './device-types.js';

@@ -29,6 +29,15 @@ import {
   setDeviceOnline,
   setDeviceRegistration,
 } from './devices.js';
+import {
+  countDevicesAssigned,
+  createManagementServer,
+  deleteManagementServer,
+  getManagementServer,
+  listManagementServers,
+  setDeviceManagementServer,
+  updateManagementServer,
+} from './management-servers.js';
 import { getMemberships, setMemberships } from './memberships.js';
 import type { Repository } from './repository.js';
 import type { Db } from './schema.js';
@@ -65,8 +74,12 @@ import type {
   DeviceQuery,
   DeviceRegistration,
   IssuedCertificate,
+  ManagementServer,
+  ManagementServerPatch,
+  ManagementServerQuery,
   NewDevice,
   NewIssuedCertificate,
+  NewManagementServer,
   TrustList,
   TrustedCertificate,
 } from './device-types.js';
@@ -248,6 +261,34 @@ export class KyselyRepository implements Repository {
 
   setCommandState(id: number, state: CommandState, result?: string | null): Promise<Command> {
     return this.#atomically((db) => setCommandState(db, id, state, result));
+  }
+
+  createManagementServer(input: NewManagementServer): Promise<ManagementServer> {
+    return this.#atomically((db) => createManagementServer(db, input));
+  }
+
+  getManagementServer(id: number): Promise<ManagementServer | undefined> {
+    return getManagementServer(this.#db, id);
+  }
+
+  listManagementServers(query: ManagementServerQuery): Promise<ManagementServer[]> {
+    return listManagementServers(this.#db, query);
+  }
+
+  updateManagementServer(id: number, patch: ManagementServerPatch): Promise<ManagementServer> {
+    return this.#atomically((db) => updateManagementServer(db, id, patch));
+  }
+
+  deleteManagementServer(id: number): Promise<boolean> {
+    return this.#atomically((db) => deleteManagementServer(db, id));
+  }
+
+  countDevicesAssigned(id: number): Promise<number> {
+    return countDevicesAssigned(this.#db, id);
+  }
+
+  setDeviceManagementServer(mac: string, id: number | null): Promise<void> {
+    return this.#atomically((db) => setDeviceManagementServer(db, mac, id));
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import {
   Migrator,
+  sql,
   type CreateTableBuilder,
   type Kysely,
   type Migration,
@@ -22,6 +23,9 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     },
     '0002_devices': {
       up: (db) => atomically(db, (trx) => createDeviceTables(trx, dialect)),
+    },
+    '0003_management_servers': {
+      up: (db) => atomically(db, (trx) => createManagementServers(trx, dialect)),
     },
   };
 }
@@ -177,6 +181,48 @@ async function createCommands(db: Kysely<unknown>, dialect: SqlDialect): Promise
     .on('commands')
     .columns(['device_id', 'state'])
     .execute();
+}
+
+/**
+ * Definitions of other Management Servers (ARCHITECTURE §4), and the devices' references to
+ * them. Addresses are stored lower case, so the unique constraint ignores case.
+ */
+async function createManagementServers(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  await idColumn(db.schema.createTable('management_servers'), dialect)
+    .addColumn('name', 'text', (col) => col.notNull())
+    .addColumn('address', 'text', (col) => col.notNull())
+    .addColumn('port', 'integer', (col) => col.notNull())
+    .addColumn('company_id', refType(dialect), (col) =>
+      col.references('companies.id').onDelete('set null'),
+    )
+    .addColumn('ca_pem', 'text', (col) => col.notNull())
+    .addColumn('ca_fingerprint', 'text', (col) => col.notNull())
+    .addColumn('on_failure', 'text', (col) => col.notNull().defaultTo('home'))
+    .addColumn('created_at', 'text', (col) => col.notNull())
+    .addUniqueConstraint('management_servers_address_port_key', ['address', 'port'])
+    .addCheckConstraint('management_servers_on_failure_check', sql`on_failure in ('home', 'retry')`)
+    .execute();
+
+  await db.schema
+    .createIndex('devices_management_server_id_idx')
+    .on('devices')
+    .column('management_server_id')
+    .execute();
+  // SQLite cannot add a foreign key to an existing table without rebuilding it, and rebuilding
+  // `devices` would cascade into its certificates and commands; its single connection runs the
+  // check-then-write transactions of the store one at a time instead. PostgreSQL's concurrent
+  // transactions need the constraint: deleting a definition still in use fails.
+  if (dialect === 'postgres') {
+    await db.schema
+      .alterTable('devices')
+      .addForeignKeyConstraint(
+        'devices_management_server_id_fkey',
+        ['management_server_id'],
+        'management_servers',
+        ['id'],
+      )
+      .execute();
+  }
 }
 
 /** Adds the `id` primary key: autoincrement integer on SQLite, bigserial on PostgreSQL. */

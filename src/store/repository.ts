@@ -22,8 +22,12 @@ import type {
   DeviceQuery,
   DeviceRegistration,
   IssuedCertificate,
+  ManagementServer,
+  ManagementServerPatch,
+  ManagementServerQuery,
   NewDevice,
   NewIssuedCertificate,
+  NewManagementServer,
   TrustList,
   TrustedCertificate,
 } from './device-types.js';
@@ -164,6 +168,42 @@ export interface Repository {
    * and returns the updated command. Throws COMMAND_NOT_FOUND.
    */
   setCommandState(id: number, state: CommandState, result?: string | null): Promise<Command>;
+
+  // Definitions of other Management Servers, and which one each device is sent to
+  // (ARCHITECTURE §4). A device with none is sent to the co-located MS.
+
+  /**
+   * Defines a Management Server, storing its address lower case. Throws
+   * MANAGEMENT_SERVER_EXISTS (the existing id in `details.id`) when one with this address and
+   * port exists, in any case, and COMPANY_NOT_FOUND.
+   *
+   * @example
+   *   const b = await repo.createManagementServer({
+   *     name: 'Server 2', address: 'management.b.example', port: 8883,
+   *     companyId: acme.id, caPem, caFingerprint: fingerprint256(root),
+   *   });
+   */
+  createManagementServer(input: NewManagementServer): Promise<ManagementServer>;
+  getManagementServer(id: number): Promise<ManagementServer | undefined>;
+  /** Definitions ordered by id; the address matches whole and the name in part, any case. */
+  listManagementServers(query: ManagementServerQuery): Promise<ManagementServer[]>;
+  /**
+   * Changes the fields given and returns the definition. Throws MANAGEMENT_SERVER_NOT_FOUND,
+   * MANAGEMENT_SERVER_EXISTS, COMPANY_NOT_FOUND.
+   */
+  updateManagementServer(id: number, patch: ManagementServerPatch): Promise<ManagementServer>;
+  /**
+   * Removes a definition; false if there was none. Throws MANAGEMENT_SERVER_IN_USE, naming
+   * how many, while devices are assigned to it.
+   */
+  deleteManagementServer(id: number): Promise<boolean>;
+  /** How many devices are assigned to the definition. */
+  countDevicesAssigned(id: number): Promise<number>;
+  /**
+   * Sends the device to this definition from its next bootstrap on, or to the co-located MS
+   * with null. Throws DEVICE_NOT_FOUND, MANAGEMENT_SERVER_NOT_FOUND.
+   */
+  setDeviceManagementServer(mac: string, id: number | null): Promise<void>;
 
   /** Closes the connections. Not available inside a transaction. */
   close(): Promise<void>;

@@ -94,6 +94,18 @@ export interface CommandTable {
   updated_at: string;
 }
 
+export interface ManagementServerTable {
+  id: Id;
+  name: string;
+  address: string;
+  port: ColumnType<DbInt, number, number>;
+  company_id: NullableRef;
+  ca_pem: string;
+  ca_fingerprint: string;
+  on_failure: ColumnType<string, string | undefined, string>;
+  created_at: string;
+}
+
 export interface Database {
   meta: MetaTable;
   companies: CompanyTable;
@@ -104,6 +116,7 @@ export interface Database {
   certificates: CertificateTable;
   trust_lists: TrustListTable;
   commands: CommandTable;
+  management_servers: ManagementServerTable;
 }
 
 /** A connection or an open transaction: `Transaction<Database>` is a `Kysely<Database>`. */

@@ -268,10 +268,11 @@ describe('GET /api/management/devices/{mac}', () => {
       certificate: null,
       bootstrap_server_uri: 'https://bs.example:8884',
       management_server: {
-        id: null,
+        id: 0,
         name: w.d.deployment.info.name,
         address: ms.host,
         port: ms.port,
+        co_located: true,
       },
     });
   });

@@ -82,6 +82,7 @@ describe('opening the store', () => {
         'devices',
         'kysely_migration',
         'kysely_migration_lock',
+        'management_servers',
         'meta',
         'trust_lists',
         'user_companies',

@@ -14,6 +14,7 @@ describe.each(backends)('the store on $name', (backend) => {
       expect(await migrateToLatest(db, dialect, schema)).toEqual([
         '0001_companies_users_audit',
         '0002_devices',
+        '0003_management_servers',
       ]);
       expect(await migrateToLatest(db, dialect, schema)).toEqual([]);
     } finally {

@@ -3,7 +3,7 @@
  * as JSON Schemas for the OpenAPI document and as the functions that build them.
  */
 import type { Command, Device, IssuedCertificate, Repository } from '../../store/index.js';
-import type { DeploymentInfo } from '../context.js';
+import { managementServerSchema } from './management-server-schemas.js';
 import { companyRef } from './schemas.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -51,14 +51,10 @@ export const deviceDetailSchema = {
       description: 'The Server URI of its bootstrap-server account, as the device reported it',
     },
     management_server: {
-      type: 'object',
-      description: 'The MS its BS sends it to; id null is the MS of this deployment',
-      properties: {
-        id: { type: ['integer', 'null'] },
-        name: nullableString,
-        address: nullableString,
-        port: { type: ['integer', 'null'] },
-      },
+      ...managementServerSchema,
+      description:
+        'The MS its BS sends it to at its next bootstrap; id 0 (co_located true) is the MS of ' +
+        'this deployment',
     },
   },
 } as const;
@@ -115,18 +111,6 @@ export function presentCertificate(cert: IssuedCertificate) {
     revoked: cert.revokedAt !== null,
     revoked_at: cert.revokedAt,
   };
-}
-
-/**
- * The MS the device's BS sends it to. Definitions of other servers live with the bootstrap
- * routes; only the id of such a definition is shown here.
- */
-export function presentManagementServer(device: Device, info: DeploymentInfo) {
-  if (device.managementServerId !== null) {
-    return { id: device.managementServerId, name: null, address: null, port: null };
-  }
-  const { host, port } = info.services.management;
-  return { id: null, name: info.name, address: host, port };
 }
 
 /** A command as the API shows it; `actor` stays in the audit log. */

@@ -13,8 +13,8 @@ import {
   devicePresenter,
   deviceSchema,
   presentCertificate,
-  presentManagementServer,
 } from './device-schemas.js';
+import { presentAssigned } from './management-server-schemas.js';
 import { bearer, pagingQuery } from './schemas.js';
 
 interface ListQuery {
@@ -97,7 +97,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ApiContext): voi
         ...(await devicePresenter(repo)(device)),
         certificate: certificate ? presentCertificate(certificate) : null,
         bootstrap_server_uri: device.bootstrapServerUri,
-        management_server: presentManagementServer(device, ctx.info()),
+        management_server: await presentAssigned(repo, device, ctx.info()),
       });
     },
   );

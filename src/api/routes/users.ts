@@ -93,6 +93,26 @@ export function registerUserRoutes(app: FastifyInstance, { repo }: ApiContext): 
     },
   );
 
+  // A static path: Fastify's router prefers it to '/api/users/:id' whatever the order.
+  app.get(
+    '/api/users/me',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Read your own user: companies, permissions and is_sysadmin (any user)',
+        description: 'The same shape as GET /api/users/{id}; tools check permissions with it.',
+        security: bearer,
+        response: { 200: envelopeSchema(userSchema), 401: failureSchema, 404: failureSchema },
+      },
+    },
+    async (request) => {
+      const access = accessOf(request);
+      const user = await repo.getUser(access.userId);
+      if (!user) throw userNotFound(access.userId);
+      return ok(await present(repo, user));
+    },
+  );
+
   app.get<{ Params: { id: number } }>(
     '/api/users/:id',
     {
