@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../cli/api-client.js';
 import { runFactory, startSimulator } from '../device/index.js';
+import { registerFleet, step } from './fleet.js';
 import { connectFleet, startMosquitto } from './mosquitto.js';
 import { cpuMs, rssKiB } from './proc.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
@@ -46,9 +47,11 @@ export async function benchBootstrap(options: BootstrapBenchOptions) {
       ],
       { HOMEPORT_ADMIN_PASSWORD: ADMIN_PASSWORD },
     );
-    step(`server ${server.services.api.url}; registering devices`);
+    step(`server ${server.services.api.url}`);
     const serverRoot = await readFile(join(dir, 'data', 'pki', 'server-root.pem'), 'utf8');
-    await register(server, serverRoot, factory.csv);
+    const api = new ApiClient({ name: 'bench', baseUrl: server.services.api.url, ca: serverRoot });
+    api.setToken((await api.requestToken('admin', ADMIN_PASSWORD)).accessToken);
+    await registerFleet(api, factory.csv);
 
     step('simulator: factory state to online');
     const cpuBefore = cpuMs(server.pid);
@@ -78,24 +81,6 @@ export async function benchBootstrap(options: BootstrapBenchOptions) {
   } finally {
     await server?.stop();
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function register(server: ServerProcess, ca: string, csvFile: string): Promise<void> {
-  const api = new ApiClient({ name: 'bench', baseUrl: server.services.api.url, ca });
-  api.setToken((await api.requestToken('admin', ADMIN_PASSWORD)).accessToken);
-  const rows = (await readFile(csvFile, 'utf8')).trim().split('\n').slice(1);
-  for (let i = 0; i < rows.length; i += 32) {
-    await Promise.all(
-      rows.slice(i, i + 32).map((row) => {
-        const [alias, serial, , mac] = row.split(',');
-        return api.post('/api/identity/devices', {
-          alias,
-          serial_number: serial,
-          mac_address: mac,
-        });
-      }),
-    );
   }
 }
 
@@ -144,11 +129,6 @@ async function compareBrokers(
   } finally {
     await mosquitto.stop();
   }
-}
-
-/** Progress on stderr: this takes minutes. */
-function step(what: string): void {
-  console.error(`bench: ${what}`);
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;

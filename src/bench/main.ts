@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { benchBootstrap } from './bootstrap.js';
+import { benchMove } from './move.js';
 
 const RESULTS = new URL('../../bench/results/', import.meta.url);
 
@@ -14,8 +15,13 @@ export async function main(argv: string[]): Promise<void> {
   let result: object;
   if (name === 'bootstrap') {
     result = await benchBootstrap({ devices, compare: Math.min(devices, 500) });
+  } else if (name === 'move') {
+    const concurrency = Number(flag(rest, '--concurrency') ?? 32);
+    result = await benchMove({ devices: Number(flag(rest, '--devices') ?? 500), concurrency });
   } else {
-    console.error('usage: npm run bench -- bootstrap [--devices N]');
+    console.error(
+      'usage: npm run bench -- bootstrap [--devices N] | move [--devices N] [--concurrency N]',
+    );
     process.exitCode = 2;
     return;
   }

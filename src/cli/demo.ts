@@ -67,6 +67,7 @@ async function runDemoCommand(flags: DemoFlags): Promise<void> {
       );
   const states = new Map<string, MoveState>();
   const onMoveState = (device: string, state: MoveState) => {
+    if (bar && !bar.isActive) bar.start(flags.move, 0, { moving: 0, failed: 0 });
     if (!bar && state !== 'arrived' && state !== 'failed') return;
     states.set(device, state);
     const all = [...states.values()];
@@ -76,7 +77,6 @@ async function runDemoCommand(flags: DemoFlags): Promise<void> {
     else say(`${device}: ${state}`);
   };
 
-  bar?.start(flags.move, 0, { moving: 0, failed: 0 });
   const demo = await runDemo({
     dataDir: flags.data,
     devices: flags.devices,

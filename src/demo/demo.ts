@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../cli/api-client.js';
+import { readDeviceRows } from '../cli/device-csv.js';
 import { saveLogin } from '../cli/profiles.js';
 import { runFactory, startSimulator, type Simulator } from '../device/index.js';
 import type { Logger } from '../log.js';
@@ -133,18 +134,12 @@ async function login(name: string, deployment: Deployment, configFile: string) {
 }
 
 async function registerFleet({ client }: { client: ApiClient }, csvFile: string): Promise<void> {
-  const rows = (await readFile(csvFile, 'utf8')).trim().split('\n').slice(1);
+  const { rows } = readDeviceRows(await readFile(csvFile, 'utf8'));
   await Promise.all(
     rows.map((row) => {
-      const [alias, serial, orderCode, mac, imei, type] = row.split(',');
-      return client.post('/api/identity/devices', {
-        alias,
-        serial_number: serial,
-        mac_address: mac,
-        imei,
-        order_code: orderCode,
-        device_type: type,
-      });
+      if ('error' in row) throw new Error(`${csvFile} line ${row.line}: ${row.error}`);
+      const { line, ...body } = row;
+      return client.post('/api/identity/devices', body);
     }),
   );
 }
