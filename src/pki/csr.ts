@@ -1,7 +1,9 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { HomeportError } from '../errors.js';
 import { firstElementLength, toBytes } from './encoding.js';
-import { authorityKeyIdentifier, signWithIssuer, validityPeriod, type Issuer } from './issuer.js';
+import { OID, derElement, derOid, derSequence } from './der.js';
+import { validityPeriod, type Issuer } from './issuer.js';
+import { derExtension, signWithDer } from './sign-der.js';
 import { x509 } from './x509.js';
 
 /**
@@ -22,14 +24,16 @@ export interface SignCsrOptions {
 
 interface Profile {
   extendedKeyUsages: string[];
-  keyUsage: x509.KeyUsageFlags;
+  /** The keyUsage BIT STRING's content: unused-bit count, then the bits (RFC 5280 §4.2.1.3). */
+  keyUsageBits: Uint8Array;
 }
 
 const PROFILES: Record<CsrProfile, Profile> = {
   // A device authenticates itself to the Management Server in mutual TLS.
   'device-client': {
     extendedKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
-    keyUsage: x509.KeyUsageFlags.digitalSignature,
+    // digitalSignature (bit 0) alone: 7 unused bits, then 1000 0000.
+    keyUsageBits: new Uint8Array([0x07, 0x80]),
   },
 };
 
@@ -68,19 +72,18 @@ export async function signCsr(
   const { notBefore, notAfter } = validityPeriod(validityDays, options.now);
   const san = request.getExtension(SUBJECT_ALT_NAME);
 
-  return signWithIssuer(issuer, {
-    subject: request.subjectName,
-    publicKey: request.publicKey,
+  return signWithDer(issuer, {
+    subject: new Uint8Array(request.subjectName.toArrayBuffer()),
+    spki: new Uint8Array(request.publicKey.rawData),
     notBefore,
     notAfter,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
+      // RFC 5280 §4.2.1.9: an end entity.
+      derExtension(OID.basicConstraints, true, derSequence()),
       // RFC 5280 §4.2.1.3: should be critical.
-      new x509.KeyUsagesExtension(profile.keyUsage, true),
-      new x509.ExtendedKeyUsageExtension(profile.extendedKeyUsages),
-      ...(san ? [san] : []),
-      await x509.SubjectKeyIdentifierExtension.create(request.publicKey),
-      await authorityKeyIdentifier(issuer),
+      derExtension(OID.keyUsage, true, derElement(0x03, profile.keyUsageBits)),
+      derExtension(OID.extKeyUsage, false, derSequence(...profile.extendedKeyUsages.map(derOid))),
+      ...(san ? [new Uint8Array(san.rawData)] : []),
     ],
   });
 }
