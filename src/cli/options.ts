@@ -47,3 +47,14 @@ export function readPemFile(file: string): string {
   }
   return text;
 }
+
+/** A parser for a flag that takes a positive number (fractions allowed). */
+export function parsePositive(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} takes a number above 0, not '${value}'.`);
+    }
+    return n;
+  };
+}

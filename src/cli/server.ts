@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../log.js';
 import type { Deployment } from '../server/deployment.js';
+import { DEFAULT_BOOTSTRAP_POLICY } from '../bootstrap/config.js';
 import { DEFAULT_PORTS } from '../server/ports.js';
 import { ADMIN_USERNAME } from '../server/admin.js';
-import { parseDatabaseUrl, parseHost, parsePort, readPemFile } from './options.js';
+import { parseDatabaseUrl, parseHost, parsePort, parsePositive, readPemFile } from './options.js';
 
 interface ServerFlags {
   data: string;
@@ -16,6 +17,8 @@ interface ServerFlags {
   database?: string;
   name?: string;
   manufacturerCa: string[];
+  bootstrapRate: number;
+  holdOff: number;
   json?: boolean;
 }
 
@@ -58,6 +61,18 @@ export function registerServerCommand(program: Command): void {
       (file: string, all: string[]) => [...all, readPemFile(file)],
       [] as string[],
     )
+    .option(
+      '--bootstrap-rate <n>',
+      'client hold-off: bootstraps admitted per second (a burst of twice that is allowed)',
+      parsePositive('--bootstrap-rate'),
+      DEFAULT_BOOTSTRAP_POLICY.admitPerSecond,
+    )
+    .option(
+      '--hold-off <seconds>',
+      'a device held off is told to come back within this many seconds, at random',
+      parsePositive('--hold-off'),
+      DEFAULT_BOOTSTRAP_POLICY.holdOffSpread,
+    )
     .option('--json', 'logs to stderr; one JSON line on stdout when ready')
     .addHelpText('after', help)
     .action((flags: ServerFlags) => runServer(flags));
@@ -84,6 +99,11 @@ async function runServer(flags: ServerFlags): Promise<void> {
       adminPassword: process.env.HOMEPORT_ADMIN_PASSWORD,
     }),
     manufacturerCas: flags.manufacturerCa,
+    bootstrapPolicy: {
+      admitPerSecond: flags.bootstrapRate,
+      admitBurst: flags.bootstrapRate * 2,
+      holdOffSpread: flags.holdOff,
+    },
     logger: log,
   });
   announce(deployment, flags);

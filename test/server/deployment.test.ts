@@ -221,6 +221,8 @@ describe('homeport server (the CLI)', () => {
     expect(port.stderr).toContain('is not a port');
     const db = await runCliToEnd(['server', '--database', 'mysql://x']);
     expect(db.stderr).toContain('not a PostgreSQL URL');
+    const rate = await runCliToEnd(['server', '--bootstrap-rate', '0']);
+    expect(rate.stderr).toContain('--bootstrap-rate takes a number above 0');
     const help = await runCliToEnd(['server', '--help']);
     expect(help.stdout).toContain('Examples:');
   });
