@@ -22,6 +22,8 @@ export interface LiveServices {
   applyManufacturers(pems: readonly string[]): Promise<void>;
   /** The MS delivers the device's open commands now if it is connected. */
   commandsQueued(mac: string): void;
+  /** The MS drops the device's sessions: its certificate was revoked or it was deleted. */
+  disconnectDevice(mac: string): void;
 }
 
 /** What the API routes need from the deployment around them. */

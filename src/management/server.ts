@@ -28,6 +28,8 @@ export interface ManagementServer {
   /** Delivers the device's open commands if it is connected. */
   commandsQueued(mac: string): void;
   isConnected(mac: string): boolean;
+  /** Drops every connection whose certificate names this device. */
+  disconnect(mac: string): void;
   close(): Promise<void>;
 }
 
@@ -218,6 +220,13 @@ export async function startManagementServer(
       if (presence.isConnected(mac)) void dispatcher.deliver(mac);
     },
     isConnected: (mac) => presence.isConnected(mac),
+    disconnect: (mac) => {
+      for (const socket of sockets) {
+        if (peers.get(socket)?.cn !== mac) continue;
+        log.info({ clientId: mac }, 'disconnecting a device that was revoked or deleted');
+        socket.destroy();
+      }
+    },
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));

@@ -197,6 +197,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         return Promise.resolve();
       },
       commandsQueued: (mac) => services.get<ManagementServer>('management')?.commandsQueued(mac),
+      disconnectDevice: (mac) => services.get<ManagementServer>('management')?.disconnect(mac),
     };
     const api = await buildApiApp(
       {

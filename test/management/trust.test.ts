@@ -116,4 +116,14 @@ describe('PUT /api/certs applies live', () => {
     const again = await connectDevice();
     await again.endAsync();
   });
+
+  it('drops the session of a device whose certificate is revoked through the API', async () => {
+    const client = await connectDevice();
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const r = await d.api('POST', `/api/management/devices/${MAC}/certificate/revoke`, { token });
+    expect(r.status).toBe(200);
+    expect(r.body.data.revoked).toBe(true);
+    await closed;
+    await expect(connectDevice()).rejects.toThrow();
+  });
 });

@@ -138,6 +138,8 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ApiContext): voi
         });
         return tx.getCertificate(current.serial);
       });
+      // A revoked certificate must not keep a session it opened before.
+      ctx.live.disconnectDevice(device.mac);
       return ok(presentCertificate(revoked ?? current));
     },
   );

@@ -43,7 +43,7 @@ const createBody = {
  * `/api/identity/devices`: registering a device on this deployment (its identity, what the
  * BS checks a factory certificate against) and removing it.
  */
-export function registerIdentityRoutes(app: FastifyInstance, { repo }: ApiContext): void {
+export function registerIdentityRoutes(app: FastifyInstance, { repo, live }: ApiContext): void {
   app.post<{ Body: CreateBody }>(
     '/api/identity/devices',
     {
@@ -109,6 +109,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { repo }: ApiContex
           detail: { alias: device.alias, serialNumber: device.serialNumber },
         });
       });
+      live.disconnectDevice(device.mac);
       return ok(null);
     },
   );
