@@ -21,7 +21,11 @@ export const DEFAULT_POLL_MS = 1000;
 export interface DeviceMove {
   input: string;
   mac: string | null;
+  /** When the device was planned. */
   startedAt: number;
+  /** When its first changing step began, and when its outcome was settled. */
+  movingAt?: number;
+  settledAt?: number;
   /** The step running now, or the last one. */
   step: StepName;
   /** Server 1 and what it says about the device. */

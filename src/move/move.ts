@@ -94,6 +94,7 @@ export async function executeMove(plan: MovePlan): Promise<MoveReport> {
   const ready = plan.moves.filter((m) => !m.outcome);
   const waits: Promise<void>[] = [];
   await pool(ready, ctx.options.concurrency ?? DEFAULT_CONCURRENCY, async (move) => {
+    move.movingAt = Date.now();
     ctx.state(move, 'moving');
     await runSteps(move, APPLY_STEPS, ctx);
     waits.push(runSteps(move, [VERIFY_STEP], ctx));
@@ -151,6 +152,7 @@ async function runSteps(move: DeviceMove, steps: readonly Step[], ctx: MoveConte
 function settle(move: DeviceMove, ctx: MoveContext): void {
   const status = move.outcome?.status;
   if (status === undefined) return;
+  move.settledAt = Date.now();
   ctx.state(move, status);
   ctx.options.onResult?.(resultOf(move));
 }
@@ -182,7 +184,8 @@ function resultOf(move: DeviceMove): DeviceResult {
     to: move.to.server.name,
     home: move.home?.server.name ?? null,
     status: outcome.status,
-    seconds: round((Date.now() - move.startedAt) / 1000),
+    // The device's own time: from its first change (or its planning) to its outcome.
+    seconds: round(((move.settledAt ?? Date.now()) - (move.movingAt ?? move.startedAt)) / 1000),
     step: move.step,
     ...(error && { error: error.message, code: codeOf(error) }),
     ...(outcome.note !== undefined && { note: outcome.note }),

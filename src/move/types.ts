@@ -84,6 +84,7 @@ export interface DeviceResult {
   to: string;
   home: string | null;
   status: MoveStatus;
+  /** From the device's first change (or its planning, if it never got that far) to its outcome. */
   seconds: number;
   /** The step that failed, or the last one done for a skipped device. */
   step?: StepName;
