@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../cli/api-client.js';
 import { runFactory, startSimulator } from '../device/index.js';
-import { registerFleet, step } from './fleet.js';
+import { registerFleet } from '../cli/fleet.js';
+import { step } from './progress.js';
 import { connectFleet, startMosquitto } from './mosquitto.js';
 import { cpuMs, rssKiB } from './proc.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
@@ -51,6 +52,7 @@ export async function benchBootstrap(options: BootstrapBenchOptions) {
     const serverRoot = await readFile(join(dir, 'data', 'pki', 'server-root.pem'), 'utf8');
     const api = new ApiClient({ name: 'bench', baseUrl: server.services.api.url, ca: serverRoot });
     api.setToken((await api.requestToken('admin', ADMIN_PASSWORD)).accessToken);
+    step('registering the devices');
     await registerFleet(api, factory.csv);
 
     step('simulator: factory state to online');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ApiClient } from '../cli/api-client.js';
 import { runFactory, startSimulator } from '../device/index.js';
 import { moveDevices, type MoveServer } from '../move/index.js';
-import { fleetMacs, registerFleet, step } from './fleet.js';
+import { fleetMacs, registerFleet } from '../cli/fleet.js';
+import { step } from './progress.js';
 import { cpuMs, median, percentile } from './proc.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 
@@ -39,6 +40,7 @@ export async function benchMove(options: { devices: number; concurrency: number 
     const clients = await Promise.all(
       servers.map((s, i) => client(s, join(dir, `server${i + 1}`), `server${i + 1}`)),
     );
+    step('registering the devices');
     await registerFleet(clients[0].client, factory.csv);
 
     step('simulator: the fleet online on server1');

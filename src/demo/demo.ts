@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../cli/api-client.js';
-import { readDeviceRows } from '../cli/device-csv.js';
+import { fleetMacs, registerFleet } from '../cli/fleet.js';
 import { saveLogin } from '../cli/profiles.js';
 import { runFactory, startSimulator, type Simulator } from '../device/index.js';
 import type { Logger } from '../log.js';
@@ -79,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     }
 
     const clients = await Promise.all(servers.map((s) => login(s.name, s.deployment, configFile)));
-    await registerFleet(clients[0], factory.csv);
+    await registerFleet(clients[0].client, factory.csv);
     say(`Registered ${factory.count} devices on server1`);
 
     const first = servers[0].deployment;
@@ -91,11 +91,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     stoppers.push(() => sim.stop());
     await waitOnline(sim, options.devices, say);
 
-    const macs = (await readFile(factory.csv, 'utf8'))
-      .trim()
-      .split('\n')
-      .slice(1, options.moved + 1);
-    const devices = macs.map((row) => row.split(',')[3] ?? '');
+    const devices = (await fleetMacs(factory.csv)).slice(0, options.moved);
     say(`Moving ${devices.length} devices from server1 to server2 …`);
     const report = await moveDevices({
       servers: clients.map((c) => c.server),
@@ -131,17 +127,6 @@ async function login(name: string, deployment: Deployment, configFile: string) {
   );
   const server: MoveServer = { name, client, ca };
   return { client, server };
-}
-
-async function registerFleet({ client }: { client: ApiClient }, csvFile: string): Promise<void> {
-  const { rows } = readDeviceRows(await readFile(csvFile, 'utf8'));
-  await Promise.all(
-    rows.map((row) => {
-      if ('error' in row) throw new Error(`${csvFile} line ${row.line}: ${row.error}`);
-      const { line, ...body } = row;
-      return client.post('/api/identity/devices', body);
-    }),
-  );
 }
 
 async function waitOnline(sim: Simulator, count: number, say: (line: string) => void) {

@@ -1,10 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import type { ApiClient } from '../cli/api-client.js';
-import { readDeviceRows } from '../cli/device-csv.js';
+import type { ApiClient } from './api-client.js';
+import { readDeviceRows } from './device-csv.js';
 
-/** Registers every device of a factory CSV, 32 requests at a time. */
+/**
+ * Registers every device of a factory CSV through the API, 32 requests at a time: what the
+ * demo and the benchmarks do before they start the simulator.
+ *
+ * @example
+ *   await registerFleet(api, 'factory/devices.csv');
+ */
 export async function registerFleet(api: ApiClient, csvFile: string): Promise<void> {
-  step('registering the devices');
   const { rows } = readDeviceRows(await readFile(csvFile, 'utf8'));
   for (let i = 0; i < rows.length; i += 32) {
     await Promise.all(
@@ -21,9 +26,4 @@ export async function registerFleet(api: ApiClient, csvFile: string): Promise<vo
 export async function fleetMacs(csvFile: string): Promise<string[]> {
   const { rows } = readDeviceRows(await readFile(csvFile, 'utf8'));
   return rows.map((row) => ('error' in row ? '' : row.mac_address));
-}
-
-/** Progress on stderr: a benchmark takes minutes. */
-export function step(what: string): void {
-  console.error(`bench: ${what}`);
 }

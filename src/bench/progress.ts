@@ -1,0 +1,4 @@
+/** Progress on stderr: a benchmark takes minutes. */
+export function step(what: string): void {
+  console.error(`bench: ${what}`);
+}
