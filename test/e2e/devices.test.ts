@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceAgent, runFactory, startSimulator, type Simulator } from '../../src/device/index.js';
 import { ADMIN_PASSWORD, startTestDeployment, type TestDeployment } from '../helpers/deployment.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Devices wait 1/20 of the protocol's times: the BS's 2 s retry timer becomes 100 ms.
 const TIME_SCALE = 0.05;
@@ -13,14 +14,6 @@ let dir: string;
 let token: string;
 let macs: string[];
 let bootstrap: { url: string; caPem: string };
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const device = async (mac: string) =>
   (await d.api('GET', `/api/management/devices/${mac}`, { token })).body.data;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceAgent, runFactory } from '../../src/device/index.js';
 import { ADMIN_PASSWORD, startTestDeployment, type TestDeployment } from '../helpers/deployment.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Devices wait 1/20 of the protocol's times: the BS's 2 s retry timer becomes 100 ms.
 const TIME_SCALE = 0.05;
@@ -17,14 +18,6 @@ let tokens: { a: string; b: string };
 let mac: string;
 let agent: DeviceAgent;
 const sentTo: string[] = [];
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const deviceOn = async (d: TestDeployment, token: string) =>
   (await d.api('GET', `/api/management/devices/${mac}`, { token })).body.data;

@@ -11,6 +11,7 @@ import { signCsr } from '../../src/pki/index.js';
 import { startTestDeployment, type TestDeployment } from '../helpers/deployment.js';
 import { enrollWithCurl, type Credential } from '../helpers/enroll.js';
 import { makeCa, makeCsr, makeDeviceCert, openssl } from '../helpers/openssl.js';
+import { waitFor } from '../helpers/wait.js';
 
 const exec = promisify(execFile);
 const MAC = '02:48:50:00:01:01';
@@ -22,14 +23,6 @@ let ca: string;
 let factory: Credential;
 let operational: Credential;
 const logLines: string[] = [];
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function mosquitto(tool: 'mosquitto_pub' | 'mosquitto_sub', cred: Credential, args: string[]) {
   const { host, port } = d.deployment.info.services.management;

@@ -7,6 +7,9 @@ import { DeviceAgent, runFactory, type FactorySummary } from '../../src/device/i
 import type { MoveServer } from '../../src/move/index.js';
 import { fingerprint256, parsePemBundle } from '../../src/pki/index.js';
 import { ADMIN_PASSWORD, startTestDeployment, type TestDeployment } from '../helpers/deployment.js';
+import { waitFor } from '../helpers/wait.js';
+
+export { waitFor };
 
 // Devices wait 1/20 of the protocol's times: the BS's 2 s retry timer becomes 100 ms.
 export const TIME_SCALE = 0.05;
@@ -118,14 +121,6 @@ export async function startDevice(fleet: Fleet, mac: string, home: Site): Promis
   await waitFor(() => agent.state === 'online', 20_000);
   await waitFor(async () => (await device(home, mac))?.is_online === true, 5000);
   return agent;
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The device as a deployment shows it; undefined if it is not registered there. */
